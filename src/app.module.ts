@@ -1,0 +1,37 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AuthModule } from './common/auth/auth.module.js';
+import { RolesGuard } from './common/auth/roles.guard.js';
+import { CommonModule } from './common/common.module.js';
+import { HttpExceptionFilter } from './common/errors/http-exception.filter.js';
+import { HttpModule } from './common/http/http.module.js';
+import { CallerThrottlerGuard } from './common/http/throttler.guard.js';
+import { ThrottlingModule } from './common/http/throttling.module.js';
+import { createValidationPipe } from './common/validation/validation.pipe.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { LoggingModule } from './observability/logging.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
+
+/** The composition root. Guards run in order: rate limit first, then roles. */
+@Module({
+  imports: [
+    ConfigModule,
+    LoggingModule,
+    ObservabilityModule,
+    HttpModule,
+    CommonModule,
+    AuthModule,
+    ThrottlingModule,
+    DatabaseModule,
+    HealthModule,
+  ],
+  providers: [
+    { provide: APP_PIPE, useFactory: createValidationPipe },
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
+    { provide: APP_GUARD, useClass: CallerThrottlerGuard },
+    { provide: APP_GUARD, useClass: RolesGuard },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,34 @@
+import type { NestApplicationOptions } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppConfig } from './config/app-config.js';
+import { buildOpenApiDocument } from './openapi/openapi-document.js';
+
+/** Options for NestFactory.create, shared by main.ts and the test harness. */
+export const APP_OPTIONS: NestApplicationOptions = { bufferLogs: true, bodyParser: false };
+
+/**
+ * What cannot be an APP_* provider: the logger, proxy trust, Swagger UI and the
+ * shutdown hooks. Called by main.ts and by every e2e suite, so tests run the production setup.
+ */
+export function configureApp(app: NestExpressApplication): void {
+  const config = app.get(AppConfig);
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxy(config.TRUST_PROXY));
+  app.set('query parser', 'extended');
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    customSiteTitle: 'Command Center API',
+    swaggerOptions: { persistAuthorization: true },
+  });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+}
+
+function trustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}

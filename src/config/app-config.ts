@@ -1,0 +1,121 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const emptyToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * Every environment variable the service reads, with its default. Validated once at boot;
+ * see `loadConfig`. Documented in the README's configuration table.
+ */
+export class AppConfig {
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer between 1 and 65535' })
+  @Min(1, { message: 'must be an integer between 1 and 65535' })
+  @Max(65535, { message: 'must be an integer between 1 and 65535' })
+  PORT = 8010;
+
+  @IsString()
+  @MinLength(1, { message: 'must not be empty' })
+  HOST = '0.0.0.0';
+
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevel = 'info';
+
+  @IsString()
+  @MinLength(1, { message: 'must not be empty' })
+  DATA_DIR = './data';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, {
+    message: 'must be a postgres:// or postgresql:// URL (unset for embedded SQLite)',
+  })
+  DATABASE_URL?: string;
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer between 1 and 100' })
+  @Min(1, { message: 'must be an integer between 1 and 100' })
+  @Max(100, { message: 'must be an integer between 1 and 100' })
+  DB_POOL_MAX = 10;
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer between 100 and 60000' })
+  @Min(100, { message: 'must be an integer between 100 and 60000' })
+  @Max(60000, { message: 'must be an integer between 100 and 60000' })
+  DB_CONNECT_TIMEOUT_MS = 5000;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters when set' })
+  AUTH_PROXY_SECRET?: string;
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be a non-negative integer (0 disables rate limiting)' })
+  @Min(0, { message: 'must be a non-negative integer (0 disables rate limiting)' })
+  RATE_LIMIT_PER_MINUTE = 600;
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer between 1024 and 104857600' })
+  @Min(1024, { message: 'must be an integer between 1024 and 104857600' })
+  @Max(100 * 1024 * 1024, { message: 'must be an integer between 1024 and 104857600' })
+  MAX_BODY_BYTES = 1024 * 1024;
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer between 1000 and 60000' })
+  @Min(1000, { message: 'must be an integer between 1000 and 60000' })
+  @Max(60000, { message: 'must be an integer between 1000 and 60000' })
+  SHUTDOWN_TIMEOUT_MS = 10000;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^(true|false|\d{1,2}|[0-9a-fA-F:.,/\s]+|loopback|linklocal|uniquelocal)$/, {
+    message: 'must be true, false, a hop count, or a comma-separated list of addresses/subnets',
+  })
+  TRUST_PROXY?: string;
+
+  get databaseDialect(): 'postgres' | 'sqlite' {
+    return this.DATABASE_URL ? 'postgres' : 'sqlite';
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN_KEYS = Object.keys(new AppConfig());
+
+/** Reads and validates the environment; throws one ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of KNOWN_KEYS) {
+    if (env[key] !== undefined) raw[key] = env[key];
+  }
+  for (const key of ['DATABASE_URL', 'AUTH_PROXY_SECRET', 'TRUST_PROXY']) {
+    if (env[key] !== undefined) raw[key] = env[key];
+  }
+  const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
+  const errors = validateSync(config, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const problems = errors.map((e) => {
+      const shown =
+        e.property === 'AUTH_PROXY_SECRET' || e.property === 'DATABASE_URL'
+          ? '(hidden)'
+          : JSON.stringify(raw[e.property]);
+      const message = Object.values(e.constraints ?? {})[0] ?? 'is invalid';
+      return `${e.property} ${message} (got ${shown})`;
+    });
+    throw new ConfigError(problems);
+  }
+  return config;
+}

@@ -1,0 +1,5 @@
+import type { MixedList } from 'typeorm';
+
+/** SQLite migrations in order; each feature module adds its own (`<epoch>-<PascalName>.ts`). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const sqliteMigrations: MixedList<Function> = [];

@@ -1,0 +1,63 @@
+import { Global, MiddlewareConsumer, Module, NestModule, OnApplicationShutdown } from '@nestjs/common';
+import {
+  makeCounterProvider,
+  makeGaugeProvider,
+  makeHistogramProvider,
+  PrometheusModule,
+} from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
+import { HttpMetricsMiddleware } from './http-metrics.middleware.js';
+import { MetricsController } from './metrics.controller.js';
+import { METRIC } from './metric-names.js';
+
+const bootedAt = Date.now();
+
+const metrics = [
+  makeCounterProvider({
+    name: METRIC.apiRequestsTotal,
+    help: 'API requests by method, route template and status code',
+    labelNames: ['method', 'endpoint', 'status'],
+  }),
+  makeHistogramProvider({
+    name: METRIC.apiRequestDuration,
+    help: 'API request duration in seconds by method, route template and status code',
+    labelNames: ['method', 'endpoint', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  }),
+  makeCounterProvider({
+    name: METRIC.eventsTotal,
+    help: 'Events published, by event type and severity',
+    labelNames: ['event_type', 'severity'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.uptime,
+    help: 'Seconds since the service started',
+    collect(this: { set(v: number): void }) {
+      this.set((Date.now() - bootedAt) / 1000);
+    },
+  }),
+];
+
+/** The Prometheus registry, `GET /metrics` and the HTTP request metrics. */
+@Global()
+@Module({
+  imports: [
+    PrometheusModule.register({
+      controller: MetricsController,
+      path: '/metrics',
+      defaultMetrics: { enabled: true },
+    }),
+  ],
+  providers: [...metrics, HttpMetricsMiddleware],
+  exports: [...metrics],
+})
+export class ObservabilityModule implements NestModule, OnApplicationShutdown {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
+  }
+
+  /** The registry is process-wide; a closed app must not leave its metrics behind. */
+  onApplicationShutdown(): void {
+    register.clear();
+  }
+}
