@@ -1,0 +1,57 @@
+import type { DynamicModule, Type } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { AppModule } from '../../src/app.module.js';
+import { APP_OPTIONS, configureApp } from '../../src/app.setup.js';
+import { AppConfig, loadConfig } from '../../src/config/app-config.js';
+import { LOG_DESTINATION } from '../../src/observability/logging.js';
+import type { Dialect } from './dialects.js';
+import { LogCapture } from './log-capture.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export interface TestAppOptions {
+  /** Environment overrides, validated like production. */
+  env?: Record<string, string>;
+  /** Extra modules (test-only controllers). */
+  imports?: (Type | DynamicModule)[];
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  config: AppConfig;
+  database: TestDatabase;
+  logs: LogCapture;
+  http(): ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+/** Boots the whole AppModule as production does, on a store of its own. */
+export async function createTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
+  const database = await createTestDatabase(dialect);
+  const config = loadConfig({ LOG_LEVEL: 'info', ...database.env, ...options.env });
+  const logs = new LogCapture();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...(options.imports ?? [])] })
+    .overrideProvider(AppConfig)
+    .useValue(config)
+    .overrideProvider(LOG_DESTINATION)
+    .useValue(logs)
+    .compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>(APP_OPTIONS);
+  configureApp(app);
+  await app.init();
+  let closed = false;
+  return {
+    app,
+    config,
+    database,
+    logs,
+    http: () => request(app.getHttpServer()),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await database.drop();
+    },
+  };
+}
