@@ -9,7 +9,6 @@ import { ReadinessService } from './readiness.service.js';
 
 @ApiTags('health')
 @Public()
-@SkipThrottle()
 @Controller()
 export class HealthController {
   constructor(
@@ -18,6 +17,7 @@ export class HealthController {
   ) {}
 
   @Get('healthz')
+  @SkipThrottle()
   @ApiOperation({ summary: 'Liveness: the process is up (never touches the database)' })
   @ApiOkResponse({ type: HealthDto })
   healthz(): HealthDto {
@@ -25,6 +25,7 @@ export class HealthController {
   }
 
   @Get('readyz')
+  @SkipThrottle()
   @ApiOperation({ summary: 'Readiness: the database answers and the service is not shutting down' })
   @ApiOkResponse({ type: ReadinessDto })
   @ApiServiceUnavailableResponse({ type: ReadinessDto })

@@ -26,8 +26,21 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * nestjs-pino keeps one pino-http instance per process (a service runs one app); a test process
+ * boots many, so each app starts from a fresh one that writes to its own LogCapture.
+ */
+function resetProcessLogger(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const internals = require(require.resolve('nestjs-pino').replace(/index\.js$/, 'PinoLogger.js')) as {
+    __resetOutOfContextForTests(): void;
+  };
+  internals.__resetOutOfContextForTests();
+}
+
 /** Boots the whole AppModule as production does, on a store of its own. */
 export async function createTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
+  resetProcessLogger();
   const database = await createTestDatabase(dialect);
   const config = loadConfig({ LOG_LEVEL: 'info', ...database.env, ...options.env });
   const logs = new LogCapture();

@@ -41,6 +41,11 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     return Promise.resolve(`ip:${request.ip ?? 'unknown'}`);
   }
 
+  /** One budget per caller across all routes (the library default is one per route). */
+  protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
+    return `${throttlerName}:${tracker}`;
+  }
+
   protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     const seconds = Math.max(1, Math.ceil(detail.timeToBlockExpire));
     throw new ThrottlerException(`Rate limit exceeded: ${detail.limit} requests per minute; retry in ${seconds} s`);
