@@ -1,11 +1,11 @@
-import { Global, MiddlewareConsumer, Module, NestModule, OnApplicationShutdown } from '@nestjs/common';
+import { Global, MiddlewareConsumer, Module, NestModule, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import {
   makeCounterProvider,
   makeGaugeProvider,
   makeHistogramProvider,
   PrometheusModule,
 } from '@willsoto/nestjs-prometheus';
-import { register } from 'prom-client';
+import { collectDefaultMetrics, register } from 'prom-client';
 import { HttpMetricsMiddleware } from './http-metrics.middleware.js';
 import { MetricsController } from './metrics.controller.js';
 import { METRIC } from './metric-names.js';
@@ -45,15 +45,20 @@ const metrics = [
     PrometheusModule.register({
       controller: MetricsController,
       path: '/metrics',
-      defaultMetrics: { enabled: true },
+      // Node process metrics are registered in onModuleInit, so a re-created app gets them again.
+      defaultMetrics: { enabled: false },
     }),
   ],
   providers: [...metrics, HttpMetricsMiddleware],
   exports: [...metrics],
 })
-export class ObservabilityModule implements NestModule, OnApplicationShutdown {
+export class ObservabilityModule implements NestModule, OnModuleInit, OnApplicationShutdown {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
+  }
+
+  onModuleInit(): void {
+    if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics({ register });
   }
 
   /** The registry is process-wide; a closed app must not leave its metrics behind. */
