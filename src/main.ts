@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import { APP_OPTIONS, configureApp } from './app.setup.js';
@@ -10,7 +11,12 @@ import { ConfigError, loadConfig } from './config/app-config.js';
 async function bootstrap(): Promise<void> {
   // Validate first: a bad variable should be one readable message, not a stack trace.
   const config = loadConfig();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { ...APP_OPTIONS, abortOnError: false });
+  // Nest's own logger stays off until pino takes over, so a start-up failure is only our one line.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    ...APP_OPTIONS,
+    abortOnError: false,
+    logger: false,
+  });
   configureApp(app);
   const lifecycle = app.get(LifecycleService);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -21,6 +27,7 @@ async function bootstrap(): Promise<void> {
     });
   }
   await app.listen(config.PORT, config.HOST);
+  app.get(Logger).log(`Command Center listening on ${config.HOST}:${config.PORT} (${config.databaseDialect})`, 'Main');
 }
 
 bootstrap().catch((err: unknown) => {

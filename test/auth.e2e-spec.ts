@@ -40,13 +40,21 @@ describe.each(testDialects())('identity and RBAC (%s)', (dialect) => {
     });
 
     it('whoami reports the tenant from X-User-Tenant', async () => {
-      const res = await t.http().get('/auth/whoami').set('X-User-Roles', 'operator').set('X-User-Tenant', ' acme-corp ');
+      const res = await t
+        .http()
+        .get('/auth/whoami')
+        .set('X-User-Roles', 'operator')
+        .set('X-User-Tenant', ' acme-corp ');
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ roles: ['operator'], tenant_id: 'acme-corp' });
     });
 
     it('a malformed X-User-Tenant is a 400 with detail', async () => {
-      const res = await t.http().get('/auth/whoami').set('X-User-Roles', 'operator').set('X-User-Tenant', 'acme corp;drop');
+      const res = await t
+        .http()
+        .get('/auth/whoami')
+        .set('X-User-Roles', 'operator')
+        .set('X-User-Tenant', 'acme corp;drop');
       expect(res.status).toBe(400);
       expect(res.body.detail).toMatch(/X-User-Tenant/);
     });
@@ -80,7 +88,11 @@ describe.each(testDialects())('identity and RBAC (%s)', (dialect) => {
 
     it('a route that declares no roles fails closed', async () => {
       const res = await t.http().get('/probe/unguarded').set('X-User-Roles', 'admin').expect(500);
-      expect(res.body).toEqual({ detail: 'Internal server error', error_id: expect.any(String), request_id: expect.any(String) });
+      expect(res.body).toEqual({
+        detail: 'Internal server error',
+        error_id: expect.any(String),
+        request_id: expect.any(String),
+      });
     });
 
     it('public routes need no identity', async () => {
@@ -102,7 +114,12 @@ describe.each(testDialects())('identity and RBAC (%s)', (dialect) => {
     });
 
     it('a scoped operator sees its own tenant', async () => {
-      await t.http().get('/probe/tenants/acme').set('X-User-Roles', 'operator').set('X-User-Tenant', 'acme').expect(200);
+      await t
+        .http()
+        .get('/probe/tenants/acme')
+        .set('X-User-Roles', 'operator')
+        .set('X-User-Tenant', 'acme')
+        .expect(200);
     });
 
     it('an admin is not confined by X-User-Tenant', async () => {

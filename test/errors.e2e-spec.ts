@@ -66,14 +66,21 @@ describe.each(testDialects())('error shapes (%s)', (dialect) => {
       .set('X-User-Roles', 'operator')
       .send({ name: 'x'.repeat(4096), count: 1 })
       .expect(413);
-    expect(res.body).toEqual({ detail: 'Request body exceeds the limit of 2048 bytes', request_id: expect.any(String) });
+    expect(res.body).toEqual({
+      detail: 'Request body exceeds the limit of 2048 bytes',
+      request_id: expect.any(String),
+    });
     const line = t.logs.requests().find((r) => r.request_id === res.body.request_id);
     expect(line).toMatchObject({ status: 413, method: 'POST' });
   });
 
   it('an unexpected error is a bare 500 with an error id, logged with the cause', async () => {
     const res = await t.http().get('/probe/boom').expect(500);
-    expect(res.body).toEqual({ detail: 'Internal server error', error_id: expect.any(String), request_id: expect.any(String) });
+    expect(res.body).toEqual({
+      detail: 'Internal server error',
+      error_id: expect.any(String),
+      request_id: expect.any(String),
+    });
     expect(JSON.stringify(res.body)).not.toContain('kaboom');
     const logged = t.logs.records().find((r) => r.error_id === res.body.error_id);
     expect(logged).toBeDefined();

@@ -32,8 +32,12 @@ describe.each(testDialects())('metrics (%s)', (dialect) => {
     await t.http().get('/probe/items/x').expect(403);
     await t.http().get('/no/such/path/9f8e7d').expect(404);
     const text = await scrape();
-    expect(text).toContain('command_center_api_requests_total{method="GET",endpoint="/probe/items/{id}",status="200"} 2');
-    expect(text).toContain('command_center_api_requests_total{method="GET",endpoint="/probe/items/{id}",status="403"} 1');
+    expect(text).toContain(
+      'command_center_api_requests_total{method="GET",endpoint="/probe/items/{id}",status="200"} 2',
+    );
+    expect(text).toContain(
+      'command_center_api_requests_total{method="GET",endpoint="/probe/items/{id}",status="403"} 1',
+    );
     expect(text).toContain('command_center_api_requests_total{method="GET",endpoint="unmatched",status="404"} 1');
     expect(text).not.toContain('abc123');
     expect(text).not.toContain('9f8e7d');

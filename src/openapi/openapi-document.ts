@@ -3,6 +3,9 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { PROXY_SECURITY, ROLES_SECURITY, TENANT_SECURITY } from '../common/auth/roles.decorator.js';
 import { appVersion } from '../health/app-version.js';
 
+/** The committed spec, relative to the repository root; `npm run openapi` rewrites it. */
+export const OPENAPI_SPEC_PATH = 'src/openapi/openapi.json';
+
 /** The OpenAPI document, with keys sorted so the committed copy diffs cleanly. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()

@@ -10,7 +10,10 @@ module.exports = function dropCreateRequire() {
             VariableDeclarator(path) {
               const { id, init } = path.node;
               const isCreateRequire =
-                init && init.type === 'CallExpression' && init.callee.type === 'Identifier' && init.callee.name === 'createRequire';
+                init &&
+                init.type === 'CallExpression' &&
+                init.callee.type === 'Identifier' &&
+                init.callee.name === 'createRequire';
               if (id.type === 'Identifier' && id.name === 'require' && isCreateRequire) path.remove();
             },
           });

@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 
 /**
  * Knows when the process is shutting down. Readiness turns 503 as soon as shutdown starts
@@ -6,8 +6,9 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
  * stop on `signal`.
  */
 @Injectable()
-export class LifecycleService implements OnModuleDestroy {
+export class LifecycleService implements OnModuleDestroy, BeforeApplicationShutdown {
   private readonly controller = new AbortController();
+  private readonly logger = new Logger('Lifecycle');
 
   get shuttingDown(): boolean {
     return this.controller.signal.aborted;
@@ -24,5 +25,9 @@ export class LifecycleService implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.beginShutdown();
+  }
+
+  beforeApplicationShutdown(signal?: string): void {
+    this.logger.log(`Shutting down${signal ? ` on ${signal}` : ''}: draining requests`);
   }
 }
