@@ -4,7 +4,7 @@ import { AuthModule } from './common/auth/auth.module.js';
 import { RolesGuard } from './common/auth/roles.guard.js';
 import { CommonModule } from './common/common.module.js';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter.js';
-import { HttpModule } from './common/http/http.module.js';
+import { JsonBodyParser } from './common/http/json-body-parser.js';
 import { CallerThrottlerGuard } from './common/http/throttler.guard.js';
 import { ThrottlingModule } from './common/http/throttling.module.js';
 import { createValidationPipe } from './common/validation/validation.pipe.js';
@@ -20,7 +20,6 @@ import { ObservabilityModule } from './observability/observability.module.js';
     ConfigModule,
     LoggingModule,
     ObservabilityModule,
-    HttpModule,
     CommonModule,
     AuthModule,
     ThrottlingModule,
@@ -28,6 +27,7 @@ import { ObservabilityModule } from './observability/observability.module.js';
     HealthModule,
   ],
   providers: [
+    JsonBodyParser,
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
     { provide: APP_GUARD, useClass: CallerThrottlerGuard },

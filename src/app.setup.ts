@@ -2,20 +2,26 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { JsonBodyParser } from './common/http/json-body-parser.js';
 import { AppConfig } from './config/app-config.js';
+import { RequestObserver } from './observability/request-observer.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 
 /** Options for NestFactory.create, shared by main.ts and the test harness. */
 export const APP_OPTIONS: NestApplicationOptions = { bufferLogs: true, bodyParser: false };
 
 /**
- * What cannot be an APP_* provider: the logger, proxy trust, Swagger UI and the
- * shutdown hooks. Called by main.ts and by every e2e suite, so tests run the production setup.
+ * What cannot be an APP_* provider: the logger, the request observer and body parser (first,
+ * before any route), proxy trust, Swagger UI and the shutdown hooks. Called by main.ts and by every e2e suite, so tests run the production setup.
  */
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // JSON API answers; a per-response hash buys nothing.
+  app.set('etag', false);
+  app.use(app.get(RequestObserver).middleware);
+  app.use(app.get(JsonBodyParser).middleware);
   app.set('trust proxy', trustProxy(config.TRUST_PROXY));
   app.set('query parser', 'extended');
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {

@@ -1,5 +1,6 @@
 // Framework overhead benchmark: GET /meta on the built service versus a bare Express 5
 // server answering the same body, one after the other, on loopback. See README.md.
+/* global AbortController */ // Node 20 global; the repository's ESLint config only declares a few.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -26,6 +27,7 @@ const STOP_TIMEOUT_MS = 5_000;
 class BenchError extends Error {}
 
 const interrupt = new AbortController();
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 };
 const children = new Set();
 let dataDir;
 let activeRun;
@@ -265,10 +267,12 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     if (interrupt.signal.aborted) {
       // Second Ctrl-C: no more patience; the exit handler below still kills the children.
-      process.exit(130);
+      process.exit(SIGNAL_EXIT_CODES[signal]);
     }
     log(`\n${signal} received: stopping`);
-    interrupt.abort(new BenchError(`interrupted by ${signal}; no figures`));
+    const reason = new BenchError(`interrupted by ${signal}; no figures`);
+    reason.exitCode = SIGNAL_EXIT_CODES[signal];
+    interrupt.abort(reason);
     activeRun?.stop();
   });
 }
@@ -285,7 +289,7 @@ try {
 } catch (err) {
   const reason = interrupt.signal.aborted ? interrupt.signal.reason : err;
   log(reason instanceof BenchError ? `bench: ${reason.message}` : `bench: ${reason?.stack ?? String(reason)}`);
-  exitCode = interrupt.signal.aborted ? 130 : 1;
+  exitCode = interrupt.signal.aborted ? reason.exitCode : 1;
 } finally {
   await cleanup();
 }

@@ -1,26 +1,46 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { AppConfig } from '../config/app-config.js';
-import { createDestination, LOG_DESTINATION, pinoHttpOptions } from './logging.js';
+import {
+  APP_LOGGER,
+  createAppLogger,
+  createDestination,
+  createRequestLogger,
+  LOG_DESTINATION,
+  REQUEST_LOGGER,
+} from './logging.js';
 
 @Global()
 @Module({
-  providers: [{ provide: LOG_DESTINATION, useFactory: createDestination }],
-  exports: [LOG_DESTINATION],
+  providers: [
+    { provide: LOG_DESTINATION, useFactory: createDestination },
+    {
+      provide: APP_LOGGER,
+      inject: [AppConfig, LOG_DESTINATION],
+      useFactory: (config: AppConfig, destination: DestinationStream) => createAppLogger(config.LOG_LEVEL, destination),
+    },
+    {
+      provide: REQUEST_LOGGER,
+      inject: [AppConfig, LOG_DESTINATION],
+      useFactory: (config: AppConfig, destination: DestinationStream) =>
+        createRequestLogger(config.LOG_LEVEL, destination),
+    },
+  ],
+  exports: [LOG_DESTINATION, APP_LOGGER, REQUEST_LOGGER],
 })
-class LogDestinationModule {}
+class LoggersModule {}
 
-/** JSON logs to stdout through pino: one line per request plus the application's own logs. */
+/**
+ * JSON logs to stdout through pino. nestjs-pino makes it Nest's logger; request lines are
+ * written by the RequestObserver, so nestjs-pino's per-request middleware is mounted nowhere.
+ */
 @Module({
   imports: [
-    LogDestinationModule,
+    LoggersModule,
     LoggerModule.forRootAsync({
-      inject: [AppConfig, LOG_DESTINATION],
-      useFactory: (config: AppConfig, destination: DestinationStream) => ({
-        pinoHttp: [pinoHttpOptions(config.LOG_LEVEL), destination],
-        forRoutes: ['*path'],
-      }),
+      inject: [APP_LOGGER],
+      useFactory: (logger: Logger) => ({ pinoHttp: { logger, autoLogging: false }, forRoutes: [] }),
     }),
   ],
 })

@@ -1,4 +1,4 @@
-import { Global, MiddlewareConsumer, Module, NestModule, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Global, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import {
   makeCounterProvider,
   makeGaugeProvider,
@@ -6,9 +6,9 @@ import {
   PrometheusModule,
 } from '@willsoto/nestjs-prometheus';
 import { collectDefaultMetrics, register } from 'prom-client';
-import { HttpMetricsMiddleware } from './http-metrics.middleware.js';
 import { MetricsController } from './metrics.controller.js';
 import { METRIC } from './metric-names.js';
+import { RequestObserver } from './request-observer.js';
 
 const bootedAt = Date.now();
 
@@ -38,7 +38,7 @@ const metrics = [
   }),
 ];
 
-/** The Prometheus registry, `GET /metrics` and the HTTP request metrics. */
+/** The Prometheus registry, `GET /metrics`, and the request observer (request metrics and log lines). */
 @Global()
 @Module({
   imports: [
@@ -49,14 +49,10 @@ const metrics = [
       defaultMetrics: { enabled: false },
     }),
   ],
-  providers: [...metrics, HttpMetricsMiddleware],
-  exports: [...metrics],
+  providers: [...metrics, RequestObserver],
+  exports: [...metrics, RequestObserver],
 })
-export class ObservabilityModule implements NestModule, OnModuleInit, OnApplicationShutdown {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
-  }
-
+export class ObservabilityModule implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics({ register });
   }

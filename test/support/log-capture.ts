@@ -15,6 +15,6 @@ export class LogCapture extends Writable {
 
   /** Request log lines only (the ones that carry an endpoint). */
   requests(): Record<string, unknown>[] {
-    return this.records().filter((r) => r.message === 'request completed' || r.message === 'request failed');
+    return this.records().filter((r) => r.message === 'request completed' || r.message === 'request aborted');
   }
 }

@@ -2,7 +2,6 @@ import {
   BadRequestException,
   HttpException,
   Injectable,
-  NestMiddleware,
   PayloadTooLargeException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
@@ -10,20 +9,25 @@ import { json, type NextFunction, type Request, type RequestHandler, type Respon
 import { AppConfig } from '../../config/app-config.js';
 
 /**
- * Parses JSON bodies up to MAX_BODY_BYTES. Runs as Nest middleware, after the request id and
- * request log are set up, so a 413 or malformed body is logged and answered like any error.
+ * Parses JSON bodies up to MAX_BODY_BYTES. Mounted right after the request observer, so a 413 or
+ * a malformed body is logged with its request id and answered by the exception filter.
  */
 @Injectable()
-export class JsonBodyMiddleware implements NestMiddleware {
+export class JsonBodyParser {
   private readonly parse: RequestHandler;
 
   constructor(private readonly config: AppConfig) {
     this.parse = json({ limit: config.MAX_BODY_BYTES });
   }
 
-  use(req: Request, res: Response, next: NextFunction): void {
+  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
+    // Most requests (reads) carry no body at all.
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+      next();
+      return;
+    }
     this.parse(req, res, (err?: unknown) => next(err === undefined ? undefined : this.toHttpException(err)));
-  }
+  };
 
   private toHttpException(err: unknown): HttpException {
     switch ((err as { type?: string }).type) {
