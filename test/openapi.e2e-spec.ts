@@ -26,9 +26,10 @@ describe('OpenAPI', () => {
     expect(spec.components.securitySchemes).toMatchObject({
       roles: { type: 'apiKey', in: 'header', name: 'X-User-Roles' },
       tenant: { type: 'apiKey', in: 'header', name: 'X-User-Tenant' },
+      proxy_secret: { type: 'apiKey', in: 'header', name: 'X-Auth-Proxy-Secret' },
     });
     const whoami = spec.paths['/auth/whoami'].get;
-    expect(whoami.security).toEqual(expect.arrayContaining([{ roles: [] }, { tenant: [] }]));
+    expect(whoami.security).toEqual([{ roles: [], tenant: [], proxy_secret: [] }]);
     expect(Object.keys(whoami.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '429']));
     expect(whoami['x-required-roles']).toEqual(['operator', 'ingest']);
     expect(spec.paths['/healthz'].get.security).toBeUndefined();

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
@@ -6,6 +7,11 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+/** An integer within bounds, given as a decimal string in the environment. */
+function IntInRange(min: number, max: number, message = `must be an integer between ${min} and ${max}`) {
+  return applyDecorators(Transform(toInt), IsInt({ message }), Min(min, { message }), Max(max, { message }));
+}
+
 const emptyToUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
@@ -14,10 +20,7 @@ const emptyToUndefined = ({ value }: { value: unknown }) =>
  * see `loadConfig`. Documented in the README's configuration table.
  */
 export class AppConfig {
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer between 1 and 65535' })
-  @Min(1, { message: 'must be an integer between 1 and 65535' })
-  @Max(65535, { message: 'must be an integer between 1 and 65535' })
+  @IntInRange(1, 65535)
   PORT = 8010;
 
   @IsString()
@@ -39,16 +42,10 @@ export class AppConfig {
   })
   DATABASE_URL?: string;
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer between 1 and 100' })
-  @Min(1, { message: 'must be an integer between 1 and 100' })
-  @Max(100, { message: 'must be an integer between 1 and 100' })
+  @IntInRange(1, 100)
   DB_POOL_MAX = 10;
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer between 100 and 60000' })
-  @Min(100, { message: 'must be an integer between 100 and 60000' })
-  @Max(60000, { message: 'must be an integer between 100 and 60000' })
+  @IntInRange(100, 60000)
   DB_CONNECT_TIMEOUT_MS = 5000;
 
   @Transform(emptyToUndefined)
@@ -57,21 +54,13 @@ export class AppConfig {
   @MinLength(16, { message: 'must be at least 16 characters when set' })
   AUTH_PROXY_SECRET?: string;
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be a non-negative integer (0 disables rate limiting)' })
-  @Min(0, { message: 'must be a non-negative integer (0 disables rate limiting)' })
+  @IntInRange(0, Number.MAX_SAFE_INTEGER, 'must be a non-negative integer (0 disables rate limiting)')
   RATE_LIMIT_PER_MINUTE = 600;
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer between 1024 and 104857600' })
-  @Min(1024, { message: 'must be an integer between 1024 and 104857600' })
-  @Max(100 * 1024 * 1024, { message: 'must be an integer between 1024 and 104857600' })
+  @IntInRange(1024, 100 * 1024 * 1024)
   MAX_BODY_BYTES = 1024 * 1024;
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer between 1000 and 60000' })
-  @Min(1000, { message: 'must be an integer between 1000 and 60000' })
-  @Max(60000, { message: 'must be an integer between 1000 and 60000' })
+  @IntInRange(1000, 60000)
   SHUTDOWN_TIMEOUT_MS = 10000;
 
   @Transform(emptyToUndefined)

@@ -24,8 +24,8 @@ export const PROXY_SECURITY = 'proxy_secret';
 export function Roles(...roles: [Role, ...Role[]]): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(ROLES_KEY, roles),
-    ApiSecurity(ROLES_SECURITY),
-    ApiSecurity(TENANT_SECURITY),
+    // One requirement naming all identity headers, so Swagger UI's Authorize sends each that is set.
+    ApiSecurity({ [ROLES_SECURITY]: [], [TENANT_SECURITY]: [], [PROXY_SECURITY]: [] }),
     ApiExtension('x-required-roles', roles),
     ApiBadRequestResponse({ description: 'Invalid request or X-User-Tenant header', type: ErrorResponseDto }),
     ApiUnauthorizedResponse({
