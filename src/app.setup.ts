@@ -12,7 +12,8 @@ export const APP_OPTIONS: NestApplicationOptions = { bufferLogs: true, bodyParse
 
 /**
  * What cannot be an APP_* provider: the logger, the request observer and body parser (first,
- * before any route), proxy trust, Swagger UI and the shutdown hooks. Called by main.ts and by every e2e suite, so tests run the production setup.
+ * before any route), proxy trust, Swagger UI and the shutdown hooks. Called by main.ts and by
+ * every e2e suite, so tests run the production setup.
  */
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
@@ -23,7 +24,6 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(app.get(RequestObserver).middleware);
   app.use(app.get(JsonBodyParser).middleware);
   app.set('trust proxy', trustProxy(config.TRUST_PROXY));
-  app.set('query parser', 'extended');
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'Command Center API',
