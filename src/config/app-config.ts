@@ -63,6 +63,18 @@ export class AppConfig {
   @IntInRange(1000, 60000)
   SHUTDOWN_TIMEOUT_MS = 10000;
 
+  @IntInRange(1, 3650)
+  EVENT_RETENTION_DAYS = 7;
+
+  @IntInRange(10, 86400)
+  EVENT_RETENTION_INTERVAL_S = 300;
+
+  @IntInRange(1, 100000)
+  SSE_MAX_CLIENTS = 10000;
+
+  @IntInRange(1, 3600)
+  SSE_HEARTBEAT_S = 15;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^(true|false|\d{1,2}|[0-9a-fA-F:.,/\s]+|loopback|linklocal|uniquelocal)$/, {

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { DatabaseHealth } from './database-health.js';
 import { openDataSource } from './data-source-factory.js';
 import { dataSourceOptions } from './data-source-options.js';
+import { TransactionRunner } from './transaction-runner.js';
 
 /** The one DataSource (PostgreSQL or embedded SQLite); feature modules add their entities. */
 @Global()
@@ -20,7 +21,7 @@ import { dataSourceOptions } from './data-source-options.js';
       dataSourceFactory: async (options) => openDataSource(options!),
     }),
   ],
-  providers: [DatabaseHealth],
-  exports: [DatabaseHealth],
+  providers: [DatabaseHealth, TransactionRunner],
+  exports: [DatabaseHealth, TransactionRunner],
 })
 export class DatabaseModule {}

@@ -34,8 +34,9 @@ export class RequestObserver {
 
   private record(req: ObservedRequest, res: Response, started: bigint): void {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    // A client that left before the answer was sent: logged as 499, the usual proxy convention.
-    const status = res.writableFinished ? res.statusCode : 499;
+    // A client that left before an answer started: 499, the usual proxy convention. A stream the
+    // client closed keeps the status it was sent with.
+    const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
     const endpoint = routeTemplate(req);
     const labels = { method: req.method, endpoint, status: String(status) };
     this.requests.inc(labels);

@@ -24,7 +24,7 @@ class Handlers {
 }
 
 function contextFor(handler: keyof Handlers, headers: Record<string, string>): ExecutionContext {
-  const req = { headers };
+  const req = { headers, method: 'GET' };
   return {
     getHandler: () => Handlers.prototype[handler],
     getClass: () => Handlers,
@@ -39,38 +39,64 @@ describe('RolesGuard', () => {
     new IdentityResolver(loadConfig({ AUTH_PROXY_SECRET: 'a-long-proxy-secret' })),
   );
 
-  it('lets public routes through without identity', () => {
-    expect(guard.canActivate(contextFor('open', {}))).toBe(true);
+  it('lets public routes through without identity', async () => {
+    await expect(guard.canActivate(contextFor('open', {}))).resolves.toBe(true);
   });
 
-  it('requires a known role', () => {
-    expect(() => guard.canActivate(contextFor('operator', {}))).toThrow(
+  it('requires a known role', async () => {
+    await expect(guard.canActivate(contextFor('operator', {}))).rejects.toThrow(
       new ForbiddenException('Missing or invalid X-User-Roles header'),
     );
-    expect(() => guard.canActivate(contextFor('operator', { 'x-user-roles': 'nobody' }))).toThrow(ForbiddenException);
+    await expect(guard.canActivate(contextFor('operator', { 'x-user-roles': 'nobody' }))).rejects.toThrow(
+      ForbiddenException,
+    );
   });
 
-  it('names the missing role', () => {
-    expect(() => guard.canActivate(contextFor('admin', { 'x-user-roles': 'operator' }))).toThrow(
+  it('names the missing role', async () => {
+    await expect(guard.canActivate(contextFor('admin', { 'x-user-roles': 'operator' }))).rejects.toThrow(
       new ForbiddenException('Requires role: admin'),
     );
-    expect(guard.canActivate(contextFor('operator', { 'x-user-roles': 'admin' }))).toBe(true);
+    await expect(guard.canActivate(contextFor('operator', { 'x-user-roles': 'admin' }))).resolves.toBe(true);
   });
 
-  it('fails closed on a route without roles', () => {
-    expect(() => guard.canActivate(contextFor('none', { 'x-user-roles': 'admin' }))).toThrow(
+  it('fails closed on a route without roles', async () => {
+    await expect(guard.canActivate(contextFor('none', { 'x-user-roles': 'admin' }))).rejects.toThrow(
       InternalServerErrorException,
     );
   });
 
-  it('requires the proxy secret when one is configured', () => {
-    expect(() => proxied.canActivate(contextFor('operator', { 'x-user-roles': 'operator' }))).toThrow(
+  it('requires the proxy secret when one is configured', async () => {
+    await expect(proxied.canActivate(contextFor('operator', { 'x-user-roles': 'operator' }))).rejects.toThrow(
       UnauthorizedException,
     );
-    expect(
+    await expect(
       proxied.canActivate(
         contextFor('operator', { 'x-user-roles': 'operator', 'x-auth-proxy-secret': 'a-long-proxy-secret' }),
       ),
-    ).toBe(true);
+    ).resolves.toBe(true);
+  });
+
+  it('reports refused attempts at state-changing routes, and only those', async () => {
+    const denied: string[] = [];
+    const recorder = {
+      recordDenied: (req: { method: string }, action: string, reason: string) => {
+        denied.push(`${req.method} ${action}: ${reason}`);
+        return Promise.resolve();
+      },
+    };
+    const audited = new RolesGuard(new Reflector(), new IdentityResolver(loadConfig({})), recorder as never);
+    const post = (handler: keyof Handlers, headers: Record<string, string>) => {
+      const ctx = contextFor(handler, headers);
+      (ctx.switchToHttp().getRequest() as { method: string }).method = 'POST';
+      return ctx;
+    };
+    await expect(audited.canActivate(post('admin', { 'x-user-roles': 'operator' }))).rejects.toThrow(
+      ForbiddenException,
+    );
+    await expect(audited.canActivate(contextFor('admin', { 'x-user-roles': 'operator' }))).rejects.toThrow(
+      ForbiddenException,
+    );
+    await expect(audited.canActivate(post('admin', { 'x-user-roles': 'admin' }))).resolves.toBe(true);
+    expect(denied).toEqual(['POST Handlers.admin: Requires role: admin']);
   });
 });

@@ -2,27 +2,41 @@ import {
   CanActivate,
   ExecutionContext,
   ForbiddenException,
+  HttpException,
+  Inject,
   Injectable,
   InternalServerErrorException,
+  Logger,
+  Optional,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import {
+  ACCESS_DENIED_RECORDER,
+  AUDIT_ACTION_KEY,
+  isStateChanging,
+  type AccessDeniedRecorder,
+} from './access-denied.js';
 import { IdentityResolver } from './identity-resolver.js';
 import { MISSING_ROLES_DETAIL, Role, hasRole } from './identity.js';
 import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator.js';
 
 /**
  * Global guard: every route is closed unless it is @Public() or names its roles with @Roles().
- * A route with neither is a programming error and answers 500 rather than opening up.
+ * A route with neither is a programming error and answers 500 rather than opening up. A refused
+ * attempt at a state-changing route is recorded in the audit trail.
  */
 @Injectable()
 export class RolesGuard implements CanActivate {
+  private readonly logger = new Logger(RolesGuard.name);
+
   constructor(
     private readonly reflector: Reflector,
     private readonly identities: IdentityResolver,
+    @Optional() @Inject(ACCESS_DENIED_RECORDER) private readonly denials?: AccessDeniedRecorder,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const required = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets);
@@ -31,11 +45,33 @@ export class RolesGuard implements CanActivate {
         `Route ${context.getClass().name}.${context.getHandler().name} declares no roles`,
       );
     }
-    const identity = this.identities.resolve(context.switchToHttp().getRequest<Request>());
+    const req = context.switchToHttp().getRequest<Request>();
+    try {
+      this.authorize(req, required);
+      return true;
+    } catch (err) {
+      if (err instanceof HttpException && isStateChanging(req.method)) await this.recordDenied(context, req, err);
+      throw err;
+    }
+  }
+
+  private authorize(req: Request, required: Role[]): void {
+    const identity = this.identities.resolve(req);
     if (!identity) throw new ForbiddenException(MISSING_ROLES_DETAIL);
     if (!required.some((role) => hasRole(identity, role))) {
       throw new ForbiddenException(`Requires role: ${required.join(' or ')}`);
     }
-    return true;
+  }
+
+  private async recordDenied(context: ExecutionContext, req: Request, err: HttpException): Promise<void> {
+    if (!this.denials) return;
+    const action =
+      this.reflector.get<string | undefined>(AUDIT_ACTION_KEY, context.getHandler()) ??
+      `${context.getClass().name}.${context.getHandler().name}`;
+    try {
+      await this.denials.recordDenied(req, action, err.message);
+    } catch (auditErr) {
+      this.logger.error({ err: auditErr }, 'could not record a denied attempt in the audit trail');
+    }
   }
 }

@@ -1,5 +1,6 @@
 import type { MixedList } from 'typeorm';
+import { CreateEvents1764180000000 } from './1764180000000-CreateEvents.js';
 
-/** SQLite migrations in order; each feature module adds its own (`<epoch>-<PascalName>.ts`). */
+/** SQLite migrations in order; each feature adds its own (`<epoch>-<PascalName>.ts`). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const sqliteMigrations: MixedList<Function> = [];
+export const sqliteMigrations: MixedList<Function> = [CreateEvents1764180000000];
