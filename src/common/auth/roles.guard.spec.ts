@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { loadConfig } from '../../config/app-config.js';
+import type { AccessDeniedRecorder } from './access-denied.js';
 import { IdentityResolver } from './identity-resolver.js';
 import { Public, Roles } from './roles.decorator.js';
 import { RolesGuard } from './roles.guard.js';
@@ -78,16 +79,16 @@ describe('RolesGuard', () => {
 
   it('reports refused attempts at state-changing routes, and only those', async () => {
     const denied: string[] = [];
-    const recorder = {
-      recordDenied: (req: { method: string }, action: string, reason: string) => {
+    const recorder: AccessDeniedRecorder = {
+      recordDenied: (req, action, reason) => {
         denied.push(`${req.method} ${action}: ${reason}`);
         return Promise.resolve();
       },
     };
-    const audited = new RolesGuard(new Reflector(), new IdentityResolver(loadConfig({})), recorder as never);
+    const audited = new RolesGuard(new Reflector(), new IdentityResolver(loadConfig({})), recorder);
     const post = (handler: keyof Handlers, headers: Record<string, string>) => {
       const ctx = contextFor(handler, headers);
-      (ctx.switchToHttp().getRequest() as { method: string }).method = 'POST';
+      ctx.switchToHttp().getRequest<{ method: string }>().method = 'POST';
       return ctx;
     };
     await expect(audited.canActivate(post('admin', { 'x-user-roles': 'operator' }))).rejects.toThrow(
