@@ -1,8 +1,10 @@
+import type { Server } from 'node:http';
 import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { JsonBodyParser } from './common/http/json-body-parser.js';
+import { LifecycleService } from './common/lifecycle/lifecycle.service.js';
 import { AppConfig } from './config/app-config.js';
 import { RequestObserver } from './observability/request-observer.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
@@ -30,6 +32,13 @@ export function configureApp(app: NestExpressApplication): void {
     swaggerOptions: { persistAuthorization: true },
   });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // server.close() only closes connections idle at that moment; an event stream that ends during
+  // shutdown would otherwise hold its keep-alive connection for the whole keep-alive timeout.
+  app.get(LifecycleService).signal.addEventListener('abort', () => {
+    const server = app.getHttpServer() as Server;
+    server.keepAliveTimeout = 1;
+    server.closeIdleConnections();
+  });
 }
 
 function trustProxy(value: string | undefined): boolean | number | string {

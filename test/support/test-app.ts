@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
 import { APP_OPTIONS, configureApp } from '../../src/app.setup.js';
+import { Clock } from '../../src/common/time/clock.js';
 import { AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { LOG_DESTINATION } from '../../src/observability/logging.js';
 import type { Dialect } from './dialects.js';
@@ -15,6 +16,10 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Extra modules (test-only controllers). */
   imports?: (Type | DynamicModule)[];
+  /** Share a store with another app (a second replica); the caller drops it. */
+  database?: TestDatabase;
+  /** Replace the clock. */
+  clock?: Clock;
 }
 
 export interface TestApp {
@@ -23,6 +28,8 @@ export interface TestApp {
   database: TestDatabase;
   logs: LogCapture;
   http(): ReturnType<typeof request>;
+  /** Listens on a free loopback port; returns the base URL. */
+  listen(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -41,7 +48,8 @@ function resetProcessLogger(): void {
 /** Boots the whole AppModule as production does, on a store of its own. */
 export async function createTestApp(dialect: Dialect, options: TestAppOptions = {}): Promise<TestApp> {
   resetProcessLogger();
-  const database = await createTestDatabase(dialect);
+  const ownDatabase = options.database === undefined;
+  const database = options.database ?? (await createTestDatabase(dialect));
   const config = loadConfig({ LOG_LEVEL: 'info', ...database.env, ...options.env });
   const logs = new LogCapture();
   const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...(options.imports ?? [])] })
@@ -49,6 +57,8 @@ export async function createTestApp(dialect: Dialect, options: TestAppOptions = 
     .useValue(config)
     .overrideProvider(LOG_DESTINATION)
     .useValue(logs)
+    .overrideProvider(Clock)
+    .useValue(options.clock ?? new Clock())
     .compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>(APP_OPTIONS);
   configureApp(app);
@@ -60,11 +70,16 @@ export async function createTestApp(dialect: Dialect, options: TestAppOptions = 
     database,
     logs,
     http: () => request(app.getHttpServer()),
+    listen: async () => {
+      await app.listen(0, '127.0.0.1');
+      const { port } = app.getHttpServer().address() as { port: number };
+      return `http://127.0.0.1:${port}`;
+    },
     close: async () => {
       if (closed) return;
       closed = true;
       await app.close();
-      await database.drop();
+      if (ownDatabase) await database.drop();
     },
   };
 }
