@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -35,7 +34,7 @@ export function configureApp(app: NestExpressApplication): void {
   // server.close() only closes connections idle at that moment; an event stream that ends during
   // shutdown would otherwise hold its keep-alive connection for the whole keep-alive timeout.
   app.get(LifecycleService).signal.addEventListener('abort', () => {
-    const server = app.getHttpServer() as Server;
+    const server = app.getHttpServer();
     server.keepAliveTimeout = 1;
     server.closeIdleConnections();
   });
