@@ -57,15 +57,9 @@ export class EventRetentionService implements OnApplicationBootstrap, OnApplicat
         const rows = await this.events.oldestBefore(tx, cutoff, BATCH);
         if (!rows.length) return 0;
         const lastAudit = [...rows].reverse().find((r) => r.hash !== null);
-        await this.events.deleteThrough(
-          tx,
-          rows.map((r) => r.id),
-        );
-        await this.events.recordPurge(
-          tx,
-          rows[rows.length - 1].id,
-          lastAudit ? { id: lastAudit.id, hash: lastAudit.hash! } : null,
-        );
+        const lastId = rows[rows.length - 1].id;
+        await this.events.deleteThrough(tx, lastId);
+        await this.events.recordPurge(tx, lastId, lastAudit ? { id: lastAudit.id, hash: lastAudit.hash! } : null);
         return rows.length;
       });
       deleted += count;

@@ -127,8 +127,9 @@ export class EventRepository {
     return prefix;
   }
 
-  async deleteThrough(tx: Tx, ids: number[]): Promise<void> {
-    if (ids.length) await tx.manager.delete(EventEntity, ids);
+  /** Deletes every event up to and including `lastId` (a prefix: see oldestBefore). */
+  async deleteThrough(tx: Tx, lastId: number): Promise<void> {
+    await tx.manager.createQueryBuilder().delete().from(EventEntity).where('id <= :lastId', { lastId }).execute();
   }
 
   async recordPurge(tx: Tx, purgedThroughId: number, anchor: { id: number; hash: string } | null): Promise<void> {
