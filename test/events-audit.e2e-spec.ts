@@ -237,8 +237,8 @@ describe.each(testDialects())('retention batches (%s)', (dialect) => {
       await t.http().post('/events/annotations').set(OPERATOR).send({ message: 'one day later' }).expect(201);
       clock.advance(86_400_000 + 1000);
       expect(await t.app.get(EventRetentionService).purgeNow()).toBe(2100);
-      const left = await t.http().get('/events/audit?limit=1000').set(OPERATOR).expect(200);
-      expect(left.body.items.map((i: { type: string }) => i.type).sort()).toEqual([
+      const left = (await t.http().get('/events/audit?limit=1000').set(OPERATOR).expect(200)).body as Page;
+      expect(left.items.map((i) => i.type).sort()).toEqual([
         'audit.annotation.create',
         'operator.annotation',
       ]);
