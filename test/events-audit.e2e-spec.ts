@@ -238,10 +238,7 @@ describe.each(testDialects())('retention batches (%s)', (dialect) => {
       clock.advance(86_400_000 + 1000);
       expect(await t.app.get(EventRetentionService).purgeNow()).toBe(2100);
       const left = (await t.http().get('/events/audit?limit=1000').set(OPERATOR).expect(200)).body as Page;
-      expect(left.items.map((i) => i.type).sort()).toEqual([
-        'audit.annotation.create',
-        'operator.annotation',
-      ]);
+      expect(left.items.map((i) => i.type).sort()).toEqual(['audit.annotation.create', 'operator.annotation']);
       const check = await t.http().get('/events/audit/verify').set(ADMIN).expect(200);
       expect(check.body).toMatchObject({ ok: true, checked: 1 });
     } finally {
