@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 import { postgresAvailable, testDialects } from './support/dialects.js';
 import { freePort, startService, waitUntilHealthy, within } from './support/service-process.js';
+import { SseClient } from './support/sse-client.js';
 
 const NO_STACK = /^\s+at /m;
 
@@ -101,6 +102,31 @@ describe.each(testDialects())('SIGTERM (%s)', (dialect) => {
       for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
       expect(lines.some((l) => l.includes('"endpoint":"/meta"'))).toBe(true);
       expect(lines.some((l) => l.includes('Shutting down on SIGTERM'))).toBe(true);
+    } finally {
+      service.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe.each(testDialects())('SIGTERM with open event streams (%s)', (dialect) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(dialect);
+  });
+  afterAll(() => db.drop());
+
+  it('completes the streams and exits within a few seconds', async () => {
+    const service = startService({ ...db.env, SSE_HEARTBEAT_S: '60' }, await freePort());
+    try {
+      await waitUntilHealthy(service);
+      const url = `http://127.0.0.1:${service.port}/events/stream`;
+      const streams = await Promise.all([1, 2, 3, 4, 5].map(() => SseClient.open(url, { 'X-User-Roles': 'operator' })));
+      expect(streams.map((s) => s.status)).toEqual([200, 200, 200, 200, 200]);
+      const started = Date.now();
+      service.child.kill('SIGTERM');
+      await within(service.exited, 10000, 'shutdown');
+      await Promise.all(streams.map((s) => within(s.closed, 2000, 'stream close')));
+      expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       service.child.kill('SIGKILL');
     }
