@@ -3,21 +3,14 @@ import { DataSource, type EntityManager, type SelectQueryBuilder } from 'typeorm
 import type { Tx } from '../database/transaction-runner.js';
 import { EventEntity, EventStoreStateEntity } from './event.entity.js';
 import { severitiesAtLeast, type EventFilter } from './event-filter.js';
-import type { Actor, Severity, StoredEvent, Subject } from './event.types.js';
+import type { Actor, Severity, StoredEvent } from './event.types.js';
 
 /** Serializes event writers on PostgreSQL so ids commit in order and the audit chain stays linear. */
 const EVENT_WRITE_LOCK = 7_362_001;
 export const EVENT_CHANNEL = 'command_center_events';
 
-export interface EventRow {
-  type: string;
-  severity: Severity;
-  tenant_id: string | null;
-  subject: Subject | null;
-  actor: Actor;
-  data: Record<string, unknown>;
-  created_at: Date;
-}
+/** A new event as written: the store assigns the id; audit links are added after the insert. */
+export type EventRow = Omit<StoredEvent, 'id' | 'created_at' | 'prev_hash' | 'hash'> & { created_at: Date };
 
 /** The only place that queries the `events` and `event_store_state` tables. */
 @Injectable()
