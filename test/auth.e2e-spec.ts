@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { testDialects } from './support/dialects.js';
 import { ProbeModule } from './support/probe.controller.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -176,6 +177,28 @@ describe.each(testDialects())('auth proxy secret (%s)', (dialect) => {
     const meta = await t.http().get('/meta').expect(200);
     expect(meta.body.features).toContain('auth_proxy');
     await t.http().get('/metrics').expect(200);
+  });
+
+  it('audits a refused write without the secret, and never stores the secret', async () => {
+    await t.http().post('/events/annotations').set('X-User-Roles', 'admin').send({ message: 'spoofed' }).expect(401);
+    await t
+      .http()
+      .post('/events/annotations')
+      .set('X-User-Roles', 'operator')
+      .set('X-Auth-Proxy-Secret', secret)
+      .send({ message: 'genuine' })
+      .expect(201);
+    const history = await t
+      .http()
+      .get('/events/audit?type=audit.*')
+      .set('X-User-Roles', 'admin')
+      .set('X-Auth-Proxy-Secret', secret)
+      .expect(200);
+    const items = (history.body as { items: { data: { result: string; reason?: string } }[] }).items;
+    expect(items.map((i) => i.data.result)).toEqual(['success', 'denied']);
+    expect(items[1].data.reason).toBe('Missing or invalid X-Auth-Proxy-Secret header');
+    const rows = await t.app.get(DataSource).query('SELECT * FROM events');
+    expect(JSON.stringify(rows)).not.toContain(secret);
   });
 
   it('never writes the secret to the logs', async () => {
