@@ -205,7 +205,8 @@ describe.each(testDialects())('event stream (%s)', (dialect) => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(await gauge()).toBe(0);
-    expect(t.logs.lines.some((l) => l.includes('The client is not reading its events'))).toBe(true);
+    expect(t.logs.lines.some((l) => l.includes('dropping an event stream: the client is not reading'))).toBe(true);
+    expect((await t.http().get('/metrics')).text).toMatch(/^command_center_sse_dropped_total 1$/m);
     // Once the client reads again it finds the connection gone.
     socket.resume();
     await Promise.race([

@@ -1,49 +1,54 @@
 import {
   BadRequestException,
   Injectable,
+  Logger,
+  OnApplicationBootstrap,
   OnApplicationShutdown,
   ServiceUnavailableException,
-  type MessageEvent,
 } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import type { Gauge } from 'prom-client';
-import { interval, map, Observable, share } from 'rxjs';
+import type { Request, Response } from 'express';
+import type { Counter, Gauge } from 'prom-client';
+import type { Subscription } from 'rxjs';
 import type { TenantScope } from '../common/auth/tenant-scope.js';
 import { LifecycleService } from '../common/lifecycle/lifecycle.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { TransactionRunner } from '../database/transaction-runner.js';
 import type { StreamQueryDto } from './dto/event-queries.dto.js';
-import { METRIC_SSE_CLIENTS } from './events.metrics.js';
 import { matchesFilter, type EventFilter } from './event-filter.js';
 import { EventRelay } from './event-relay.js';
 import { EventRepository } from './event.repository.js';
 import type { StoredEvent } from './event.types.js';
+import { METRIC_SSE_CLIENTS, METRIC_SSE_DROPPED } from './events.metrics.js';
+import { HEARTBEAT_FRAME, resetFrame, SseConnection } from './sse-client.js';
 
 const REPLAY_PAGE = 500;
 /** Live events held for a client while its missed events are read from the store. */
-const MAX_BUFFERED_DURING_REPLAY = 10_000;
+const MAX_HELD_DURING_REPLAY = 10_000;
+/** Bytes a client may leave unread before it is dropped as too slow (it can resume). */
+export const SSE_MAX_PENDING_BYTES = 1024 * 1024;
 
-/** The SSE frame of an event, built once per event however many clients receive it. */
-const frames = new WeakMap<StoredEvent, MessageEvent>();
-export function frameOf(event: StoredEvent): MessageEvent {
-  let frame = frames.get(event);
-  if (!frame) {
-    const { prev_hash: _prev, hash: _hash, ...visible } = event;
-    frame = { id: String(event.id), type: event.type, data: JSON.stringify(visible) };
-    frames.set(event, frame);
-  }
-  return frame;
-}
+const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-store, no-transform',
+  // Proxies such as NGINX must pass events through as they come.
+  'X-Accel-Buffering': 'no',
+};
+const RETRY_FRAME = Buffer.from('retry: 2000\n\n');
 
 /**
- * Opens event streams: optionally replays what a client missed (after its Last-Event-ID) from the
- * store, then follows the relay live, with no gap and no duplicate. Bounded in clients; every
- * stream completes as soon as shutdown begins.
+ * Serves event streams. Each event's frame is formatted once; frames are queued per client and
+ * written in one write per client per flush, so a burst of events costs each client one syscall,
+ * and a busy server coalesces more events per write instead of falling behind.
  */
 @Injectable()
-export class EventStreamService implements OnApplicationShutdown {
-  private clients = 0;
-  private readonly heartbeat$: Observable<MessageEvent>;
+export class EventStreamService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(EventStreamService.name);
+  private readonly connections = new Set<SseConnection>();
+  private readonly dirty = new Set<SseConnection>();
+  private flushScheduled = false;
+  private relaySubscription: Subscription | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly relay: EventRelay,
@@ -52,114 +57,174 @@ export class EventStreamService implements OnApplicationShutdown {
     private readonly lifecycle: LifecycleService,
     private readonly config: AppConfig,
     @InjectMetric(METRIC_SSE_CLIENTS) private readonly gauge: Gauge,
-  ) {
-    this.heartbeat$ = interval(config.SSE_HEARTBEAT_S * 1000).pipe(
-      map((): MessageEvent => ({ comment: 'heartbeat' })),
-      share(),
-    );
-  }
+    @InjectMetric(METRIC_SSE_DROPPED) private readonly dropped: Counter,
+  ) {}
 
   get openStreams(): number {
-    return this.clients;
+    return this.connections.size;
+  }
+
+  onApplicationBootstrap(): void {
+    this.relaySubscription = this.relay.events$.subscribe((event) => this.dispatch(event));
+    this.heartbeat = setInterval(() => this.beat(), this.config.SSE_HEARTBEAT_S * 1000);
+    this.heartbeat.unref();
+    this.lifecycle.signal.addEventListener('abort', () => this.closeAll(), { once: true });
   }
 
   onApplicationShutdown(): void {
-    this.relay.complete();
+    this.closeAll();
+    this.relaySubscription?.unsubscribe();
+    if (this.heartbeat) clearInterval(this.heartbeat);
   }
 
-  /** A stream for a caller: filters narrowed to its tenant scope; resumes after Last-Event-ID. */
-  openFor(scope: TenantScope, query: StreamQueryDto, lastEventIdHeader: string | undefined): Observable<MessageEvent> {
+  /**
+   * Opens a stream on `res` for a caller: filters narrowed to its tenant scope, resuming after
+   * Last-Event-ID. Refusals (bad id, too many clients, shutting down) throw before anything is
+   * written, so the exception filter answers them.
+   */
+  attach(
+    scope: TenantScope,
+    query: StreamQueryDto,
+    lastEventIdHeader: string | undefined,
+    req: Request,
+    res: Response,
+  ): void {
     const resumeFrom = parseLastEventId(lastEventIdHeader ?? query.last_event_id);
+    if (this.lifecycle.shuttingDown) throw new ServiceUnavailableException('Shutting down');
+    if (this.connections.size >= this.config.SSE_MAX_CLIENTS) {
+      throw new ServiceUnavailableException(
+        `Too many event stream clients (limit ${this.config.SSE_MAX_CLIENTS}); retry later`,
+      );
+    }
     const filter: EventFilter = {
       types: query.types,
       tenantId: scope.filter(query.tenant_id),
       minSeverity: query.min_severity,
     };
-    return this.open(filter, resumeFrom);
+    const connection = new SseConnection(res, filter, resumeFrom);
+    req.socket.setNoDelay(true);
+    req.socket.setKeepAlive(true);
+    req.socket.setTimeout(0);
+    // The body runs until the connection closes (no chunked framing), so frames can be written to
+    // the socket as they are: one writev per client per flush, with no per-write bookkeeping.
+    res.useChunkedEncodingByDefault = false;
+    res.writeHead(200, SSE_HEADERS);
+    res.flushHeaders();
+    connection.enqueueRaw(RETRY_FRAME);
+    connection.flush();
+    this.connections.add(connection);
+    this.gauge.set(this.connections.size);
+    res.once('close', () => this.forget(connection));
+    if (connection.replaying) {
+      this.replay(connection, resumeFrom!).catch((err: unknown) => {
+        this.logger.warn({ err }, 'could not replay missed events; closing the stream');
+        res.end();
+      });
+    }
   }
 
-  open(filter: EventFilter, lastEventId?: number): Observable<MessageEvent> {
-    if (this.lifecycle.shuttingDown) throw new ServiceUnavailableException('Shutting down');
-    if (this.clients >= this.config.SSE_MAX_CLIENTS) {
-      throw new ServiceUnavailableException(
-        `Too many event stream clients (limit ${this.config.SSE_MAX_CLIENTS}); retry later`,
-      );
-    }
-    return new Observable<MessageEvent>((subscriber) => {
-      this.clients += 1;
-      this.gauge.set(this.clients);
-      let lastSent = lastEventId ?? 0;
-      let replaying = lastEventId !== undefined;
-      const buffered: StoredEvent[] = [];
-      const send = (event: StoredEvent) => {
-        if (event.id <= lastSent) return;
-        lastSent = event.id;
-        subscriber.next(frameOf(event));
-      };
-
-      const live = this.relay.events$.subscribe({
-        next: (event) => {
-          if (!matchesFilter(event, filter)) return;
-          if (!replaying) return send(event);
-          buffered.push(event);
-          if (buffered.length > MAX_BUFFERED_DURING_REPLAY) subscriber.error(new Error('replay fell too far behind'));
-        },
-        complete: () => subscriber.complete(),
-      });
-      const heartbeat = this.heartbeat$.subscribe((frame) => subscriber.next(frame));
-      const onShutdown = () => subscriber.complete();
-      this.lifecycle.signal.addEventListener('abort', onShutdown, { once: true });
-      if (this.lifecycle.shuttingDown) onShutdown();
-
-      if (replaying) {
-        this.replay(filter, lastEventId!, send, (frame, resumeFrom) => {
-          subscriber.next(frame);
-          lastSent = resumeFrom;
-        })
-          .then(() => {
-            replaying = false;
-            for (const event of buffered.splice(0)) send(event);
-          })
-          .catch((err: unknown) => subscriber.error(err));
+  private dispatch(event: StoredEvent): void {
+    for (const connection of this.connections) {
+      if (!matchesFilter(event, connection.filter)) continue;
+      if (connection.replaying) {
+        connection.held.push(event);
+        if (connection.held.length > MAX_HELD_DURING_REPLAY) this.drop(connection, 'replay fell too far behind');
+        continue;
       }
+      if (connection.enqueue(event)) this.markDirty(connection);
+    }
+  }
 
-      return () => {
-        live.unsubscribe();
-        heartbeat.unsubscribe();
-        this.lifecycle.signal.removeEventListener('abort', onShutdown);
-        this.clients -= 1;
-        this.gauge.set(this.clients);
-      };
+  private beat(): void {
+    for (const connection of this.connections) {
+      connection.enqueueRaw(HEARTBEAT_FRAME);
+      this.markDirty(connection);
+    }
+  }
+
+  private markDirty(connection: SseConnection): void {
+    this.dirty.add(connection);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = [...this.dirty];
+    this.dirty.clear();
+    for (const connection of batch) {
+      if (connection.closed || !connection.hasPending) continue;
+      if (connection.unreadBytes > SSE_MAX_PENDING_BYTES) {
+        this.drop(connection, `the client is not reading: ${connection.unreadBytes} bytes are waiting for it`);
+        continue;
+      }
+      if (connection.backedUp) {
+        // Writing now would only queue inside Node; the frames wait here until the socket drains.
+        this.awaitDrain(connection);
+        continue;
+      }
+      connection.flush();
+    }
+  }
+
+  private awaitDrain(connection: SseConnection): void {
+    if (connection.waitingForDrain) return;
+    connection.waitingForDrain = true;
+    connection.res.socket?.once('drain', () => {
+      connection.waitingForDrain = false;
+      this.markDirty(connection);
     });
   }
 
-  /**
-   * Sends what the store holds after `afterId`. If events after it were purged, or the id is
-   * unknown (newer than anything stored), a `reset` frame comes first and the stream resumes from
-   * what is available.
-   */
-  private async replay(
-    filter: EventFilter,
-    afterId: number,
-    send: (e: StoredEvent) => void,
-    reset: (frame: MessageEvent, resumeFrom: number) => void,
-  ): Promise<void> {
+  /** Sends what the store holds after `afterId`, then what arrived meanwhile, then goes live. */
+  private async replay(connection: SseConnection, afterId: number): Promise<void> {
     const state = await this.runner.read((m) => this.events.state(m));
     const head = this.relay.position;
     let cursor = afterId;
     if (afterId > head) {
-      reset(resetFrame('unknown_event_id', afterId, head), head);
-      return;
-    }
-    if (afterId < state.purged_through_id) {
-      reset(resetFrame('events_purged', afterId, head), state.purged_through_id);
+      connection.enqueueRaw(resetFrame('unknown_event_id', afterId, head));
+      connection.lastSent = head;
+      cursor = head;
+    } else if (afterId < state.purged_through_id) {
+      connection.enqueueRaw(resetFrame('events_purged', afterId, head));
+      connection.lastSent = state.purged_through_id;
       cursor = state.purged_through_id;
     }
     for (;;) {
-      const page = await this.runner.read((m) => this.events.findAfter(m, cursor, REPLAY_PAGE, filter));
-      for (const event of page) send(event);
-      if (page.length < REPLAY_PAGE) return;
+      const page = await this.runner.read((m) => this.events.findAfter(m, cursor, REPLAY_PAGE, connection.filter));
+      if (connection.closed) return;
+      for (const event of page) connection.enqueue(event);
+      this.markDirty(connection);
+      if (page.length < REPLAY_PAGE) break;
       cursor = page[page.length - 1].id;
+    }
+    connection.replaying = false;
+    for (const event of connection.held.splice(0)) connection.enqueue(event);
+    this.markDirty(connection);
+  }
+
+  private drop(connection: SseConnection, reason: string): void {
+    this.logger.warn(`dropping an event stream: ${reason}`);
+    this.dropped.inc();
+    connection.res.destroy();
+    this.forget(connection);
+  }
+
+  private forget(connection: SseConnection): void {
+    if (connection.closed) return;
+    connection.closed = true;
+    this.connections.delete(connection);
+    this.dirty.delete(connection);
+    this.gauge.set(this.connections.size);
+  }
+
+  /** Shutdown: every stream ends now (clients reconnect elsewhere and resume). */
+  private closeAll(): void {
+    for (const connection of [...this.connections]) {
+      if (connection.hasPending) connection.flush();
+      connection.res.end();
+      this.forget(connection);
     }
   }
 }
@@ -170,8 +235,4 @@ function parseLastEventId(value: string | undefined): number | undefined {
     throw new BadRequestException('Invalid Last-Event-ID: must be the id of an event (a non-negative integer)');
   }
   return Number(value.trim());
-}
-
-function resetFrame(reason: 'events_purged' | 'unknown_event_id', lastEventId: number, head: number): MessageEvent {
-  return { type: 'reset', data: JSON.stringify({ reason, last_event_id: lastEventId, current_event_id: head }) };
 }
