@@ -20,7 +20,7 @@ import { EventRelay } from './event-relay.js';
 import { EventRepository } from './event.repository.js';
 import type { StoredEvent } from './event.types.js';
 import { METRIC_SSE_CLIENTS, METRIC_SSE_DROPPED } from './events.metrics.js';
-import { HEARTBEAT_FRAME, resetFrame, SseConnection } from './sse-client.js';
+import { HEARTBEAT_FRAME, resetFrame, SseConnection } from './sse-connection.js';
 
 const REPLAY_PAGE = 500;
 /** Live events held for a client while its missed events are read from the store. */
@@ -59,10 +59,6 @@ export class EventStreamService implements OnApplicationBootstrap, OnApplication
     @InjectMetric(METRIC_SSE_CLIENTS) private readonly gauge: Gauge,
     @InjectMetric(METRIC_SSE_DROPPED) private readonly dropped: Counter,
   ) {}
-
-  get openStreams(): number {
-    return this.connections.size;
-  }
 
   onApplicationBootstrap(): void {
     this.relaySubscription = this.relay.events$.subscribe((event) => this.dispatch(event));
