@@ -1,145 +1,35 @@
 // Framework overhead benchmark: GET /meta on the built service versus a bare Express 5
 // server answering the same body, one after the other, on loopback. See README.md.
-/* global AbortController */ // Node 20 global; the repository's ESLint config only declares a few.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
 import autocannon from 'autocannon';
+import {
+  BenchError,
+  describeExit,
+  freePorts,
+  HOST,
+  httpGet,
+  interrupt,
+  isRunning,
+  log,
+  makeTempDir,
+  positiveInt,
+  ROOT,
+  runBench,
+  startChild,
+  waitForOk,
+} from '../support/processes.js';
 
-const HOST = '127.0.0.1';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVICE_ENTRY = path.join(ROOT, 'dist', 'main.js');
 const BARE_ENTRY = fileURLToPath(new URL('./bare-express.js', import.meta.url));
 const HEADERS = { 'x-user-roles': 'operator' };
 const WARMUP_S = 3;
 const TARGET_RATIO = 0.5;
-const STARTUP_TIMEOUT_MS = 30_000;
-// Grace period before SIGKILL; the service is also told to give up on shutdown after 1 s.
-const STOP_TIMEOUT_MS = 5_000;
 
-/** An expected failure: printed as one line, without a stack. */
-class BenchError extends Error {}
-
-const interrupt = new AbortController();
-const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 };
-const children = new Set();
-let dataDir;
 let activeRun;
-
-const log = (line) => process.stderr.write(`${line}\n`);
-
-function positiveInt(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim());
-  if (!/^\d+$/.test(raw.trim()) || value < 1) {
-    throw new BenchError(`${name} must be a positive integer (got ${JSON.stringify(raw)})`);
-  }
-  return value;
-}
-
-/** Asks the OS for distinct free loopback ports (all held open at once so they differ). */
-async function freePorts(count) {
-  const servers = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, HOST, resolve);
-      });
-    }
-    return servers.map((server) => server.address().port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(() => resolve()))));
-  }
-}
-
-/** One GET without keep-alive, so probes never share a socket with the load. */
-function httpGet(url) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: HEADERS, agent: false, timeout: 2_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
-}
-
-function isRunning(child) {
-  return child.proc.exitCode === null && child.proc.signalCode === null && !child.spawnError;
-}
-
-function describeExit(child) {
-  const how = child.spawnError ? child.spawnError.message : `exit ${child.proc.exitCode ?? child.proc.signalCode}`;
-  const stderr = child.stderr.trim();
-  return `${child.name} stopped (${how})${stderr ? `:\n${stderr}` : ''}`;
-}
-
-/** Runs a Node script; stdout goes to /dev/null, the tail of stderr is kept for error messages. */
-function startChild(name, entry, env) {
-  const proc = spawn(process.execPath, [entry], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const child = { name, proc, stderr: '', spawnError: undefined };
-  child.exited = new Promise((resolve) => {
-    proc.once('exit', resolve);
-    proc.once('error', (err) => {
-      child.spawnError = err;
-      resolve();
-    });
-  });
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (chunk) => (child.stderr = (child.stderr + chunk).slice(-4_000)));
-  children.add(child);
-  return child;
-}
-
-async function settlesWithin(promise, ms) {
-  return Promise.race([promise.then(() => true), sleep(ms, false, { ref: false })]);
-}
-
-async function stopChild(child) {
-  if (!isRunning(child)) return;
-  child.proc.kill('SIGTERM');
-  if (await settlesWithin(child.exited, STOP_TIMEOUT_MS)) return;
-  log(`${child.name} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; killing it`);
-  child.proc.kill('SIGKILL');
-  await settlesWithin(child.exited, 1_000);
-}
-
-async function cleanup() {
-  activeRun?.stop();
-  await Promise.all([...children].map(stopChild));
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  dataDir = undefined;
-}
-
-/** Polls until `url` answers 200; fails early if the child dies. */
-async function waitForOk(child, url) {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    interrupt.signal.throwIfAborted();
-    if (!isRunning(child)) throw new BenchError(describeExit(child));
-    try {
-      const res = await httpGet(url);
-      if (res.status === 200) return res;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(100, undefined, { signal: interrupt.signal });
-  }
-  throw new BenchError(`${child.name} did not answer 200 on ${url} within ${STARTUP_TIMEOUT_MS / 1000} s`);
-}
 
 async function load(url, durationS, connections) {
   activeRun = autocannon({ url, method: 'GET', headers: HEADERS, connections, duration: durationS });
@@ -202,7 +92,7 @@ async function main() {
   for (const key of ['DATABASE_URL', 'AUTH_PROXY_SECRET', 'TRUST_PROXY', 'META_BODY']) delete inherited[key];
 
   const [servicePort, barePort] = await freePorts(2);
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'command-center-bench-'));
+  const dataDir = makeTempDir('command-center-bench-');
 
   log(`starting command-center on ${HOST}:${servicePort}`);
   const service = startChild('command-center', SERVICE_ENTRY, {
@@ -217,8 +107,8 @@ async function main() {
     SHUTDOWN_TIMEOUT_MS: '1000',
   });
   const serviceUrl = `http://${HOST}:${servicePort}/meta`;
-  await waitForOk(service, `http://${HOST}:${servicePort}/healthz`);
-  const meta = await httpGet(serviceUrl);
+  await waitForOk(service, `http://${HOST}:${servicePort}/healthz`, HEADERS);
+  const meta = await httpGet(serviceUrl, HEADERS);
   interrupt.signal.throwIfAborted();
   if (meta.status !== 200) throw new BenchError(`command-center: GET /meta answered ${meta.status}: ${meta.body}`);
   JSON.parse(meta.body);
@@ -231,7 +121,7 @@ async function main() {
     META_BODY: meta.body,
   });
   const bareUrl = `http://${HOST}:${barePort}/meta`;
-  const bareMeta = await waitForOk(bare, bareUrl);
+  const bareMeta = await waitForOk(bare, bareUrl, HEADERS);
   if (bareMeta.body !== meta.body) {
     throw new BenchError(`bare express answers a different body:\n  ${bareMeta.body}\nvs\n  ${meta.body}`);
   }
@@ -263,34 +153,4 @@ async function main() {
   return pass ? 0 : 1;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (interrupt.signal.aborted) {
-      // Second Ctrl-C: no more patience; the exit handler below still kills the children.
-      process.exit(SIGNAL_EXIT_CODES[signal]);
-    }
-    log(`\n${signal} received: stopping`);
-    const reason = new BenchError(`interrupted by ${signal}; no figures`);
-    reason.exitCode = SIGNAL_EXIT_CODES[signal];
-    interrupt.abort(reason);
-    activeRun?.stop();
-  });
-}
-
-// Last resort for any path that skips `finally` (process.exit, second Ctrl-C).
-process.on('exit', () => {
-  for (const child of children) if (isRunning(child)) child.proc.kill('SIGKILL');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
-
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  const reason = interrupt.signal.aborted ? interrupt.signal.reason : err;
-  log(reason instanceof BenchError ? `bench: ${reason.message}` : `bench: ${reason?.stack ?? String(reason)}`);
-  exitCode = interrupt.signal.aborted ? reason.exitCode : 1;
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await runBench(main, { onStop: () => activeRun?.stop() });

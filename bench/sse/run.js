@@ -1,13 +1,10 @@
 // SSE fan-out benchmark: the built service streams GET /events/stream to 1,000 and then 5,000
 // concurrent clients (in a separate process) while this runner publishes one annotation every
 // 100 ms; reports publish→receipt latency, delivery and the service's peak RSS. See README.md.
-/* global AbortController */ // Node 20 global; the repository's ESLint config only declares a few.
 import { Buffer } from 'node:buffer';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,9 +12,25 @@ import process from 'node:process';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
+import {
+  BenchError,
+  describeExit,
+  envValue,
+  freePorts,
+  HOST,
+  interrupt,
+  isRunning,
+  log,
+  makeTempDir,
+  positiveInt,
+  ROOT,
+  runBench,
+  settlesWithin,
+  startChild,
+  STARTUP_TIMEOUT_MS,
+  waitForOk,
+} from '../support/processes.js';
 
-const HOST = '127.0.0.1';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLIENTS_ENTRY = fileURLToPath(new URL('./clients.js', import.meta.url));
 const HEADERS = { 'x-user-roles': 'operator' };
 const PUBLISH_INTERVAL_MS = 100;
@@ -30,37 +43,11 @@ const RSS_SAMPLE_MS = 500;
 /** After the last publish, how long clients may still take to receive the measured events. */
 const DRAIN_TIMEOUT_MS = 10_000;
 const PUBLISH_TIMEOUT_MS = 10_000;
-const STARTUP_TIMEOUT_MS = 30_000;
-// Grace period before SIGKILL; the service is also told to give up on shutdown after 1 s.
-const STOP_TIMEOUT_MS = 5_000;
 /** Lets the service notice the closed streams before the next phase (and its RSS baseline). */
 const SETTLE_MS = 1_000;
 
-/** An expected failure: printed as one line, without a stack. */
-class BenchError extends Error {}
-
-const interrupt = new AbortController();
-const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 };
-const children = new Set();
-let dataDir;
-
-const log = (line) => process.stderr.write(`${line}\n`);
 /** Wall-clock milliseconds with sub-millisecond resolution; clients.js reads the clock the same way. */
 const wallClock = () => performance.timeOrigin + performance.now();
-
-function envValue(name) {
-  const raw = process.env[name];
-  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
-}
-
-function positiveInt(name, fallback) {
-  const raw = envValue(name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) {
-    throw new BenchError(`${name} must be a positive integer (got ${JSON.stringify(process.env[name])})`);
-  }
-  return Number(raw);
-}
 
 function phaseSizes() {
   const raw = envValue('BENCH_SSE_PHASES') ?? '1000,5000';
@@ -69,106 +56,6 @@ function phaseSizes() {
     throw new BenchError(`BENCH_SSE_PHASES must be comma-separated positive integers (got ${JSON.stringify(raw)})`);
   }
   return sizes.map(Number);
-}
-
-/** Asks the OS for a free loopback port. */
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, resolve);
-  });
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** One GET without keep-alive. */
-function httpGet(url) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: HEADERS, agent: false, timeout: 2_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
-}
-
-function isRunning(child) {
-  return child.proc.exitCode === null && child.proc.signalCode === null && !child.spawnError;
-}
-
-function describeExit(child) {
-  const how = child.spawnError ? child.spawnError.message : `exit ${child.proc.exitCode ?? child.proc.signalCode}`;
-  const stderr = child.stderr.trim();
-  return `${child.name} stopped (${how})${stderr ? `:\n${stderr}` : ''}`;
-}
-
-// Runs `node <entry>` through sh so that the soft open-files limit can be raised first (up to
-// the hard limit; a no-op when it is already high enough). `exec` keeps the pid, so the pid of
-// the child process is the pid of node (RSS sampling relies on that).
-const FD_WRAPPER =
-  'want=$1; shift; cur=$(ulimit -S -n); ' +
-  'if [ "$cur" != unlimited ] && [ "$cur" -lt "$want" ]; then ulimit -S -n "$want" 2>/dev/null || true; fi; ' +
-  'exec "$@"';
-
-/** Starts a Node script; stdout goes to /dev/null, the tail of stderr is kept for error messages. */
-function startChild(name, entry, env, { fds, ipc = false, nodeFlags = [] }) {
-  const stdio = ['ignore', 'ignore', 'pipe', ...(ipc ? ['ipc'] : [])];
-  const args = ['-c', FD_WRAPPER, 'sh', String(fds), process.execPath, ...nodeFlags, entry];
-  const proc = spawn('/bin/sh', args, { cwd: ROOT, env, stdio });
-  const child = { name, proc, stderr: '', spawnError: undefined };
-  child.exited = new Promise((resolve) => {
-    proc.once('exit', resolve);
-    proc.once('error', (err) => {
-      child.spawnError = err;
-      resolve();
-    });
-  });
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (chunk) => (child.stderr = (child.stderr + chunk).slice(-4_000)));
-  children.add(child);
-  return child;
-}
-
-async function settlesWithin(promise, ms) {
-  return Promise.race([promise.then(() => true), sleep(ms, false, { ref: false })]);
-}
-
-async function stopChild(child) {
-  if (!isRunning(child)) return;
-  child.proc.kill('SIGTERM');
-  if (await settlesWithin(child.exited, STOP_TIMEOUT_MS)) return;
-  log(`${child.name} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; killing it`);
-  child.proc.kill('SIGKILL');
-  await settlesWithin(child.exited, 1_000);
-}
-
-async function cleanup() {
-  await Promise.all([...children].map(stopChild));
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  dataDir = undefined;
-}
-
-/** Polls until `url` answers 200; fails early if the child dies. */
-async function waitForOk(child, url) {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    interrupt.signal.throwIfAborted();
-    if (!isRunning(child)) throw new BenchError(describeExit(child));
-    try {
-      const res = await httpGet(url);
-      if (res.status === 200) return res;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(100, undefined, { signal: interrupt.signal });
-  }
-  throw new BenchError(`${child.name} did not answer 200 on ${url} within ${STARTUP_TIMEOUT_MS / 1000} s`);
 }
 
 /** Request/response over the IPC channel of clients.js; rejects if it dies or on Ctrl-C. */
@@ -534,8 +421,8 @@ async function main() {
     delete inherited[key];
   }
 
-  const port = await freePort();
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'command-center-bench-sse-'));
+  const [port] = await freePorts(1);
+  const dataDir = makeTempDir('command-center-bench-sse-');
 
   // The service runs with the Node flags of `npm start` (its heap limit), as it is shipped.
   const nodeFlags = startScriptNodeFlags();
@@ -555,7 +442,7 @@ async function main() {
     },
     { fds: maxClients + 1_024, nodeFlags },
   );
-  await waitForOk(service, `http://${HOST}:${port}/healthz`);
+  await waitForOk(service, `http://${HOST}:${port}/healthz`, HEADERS);
 
   log('starting the clients process');
   const clientsChild = startChild(
@@ -598,33 +485,4 @@ async function main() {
   return pass ? 0 : 1;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (interrupt.signal.aborted) {
-      // Second Ctrl-C: no more patience; the exit handler below still kills the children.
-      process.exit(SIGNAL_EXIT_CODES[signal]);
-    }
-    log(`\n${signal} received: stopping`);
-    const reason = new BenchError(`interrupted by ${signal}; no figures`);
-    reason.exitCode = SIGNAL_EXIT_CODES[signal];
-    interrupt.abort(reason);
-  });
-}
-
-// Last resort for any path that skips `finally` (process.exit, second Ctrl-C).
-process.on('exit', () => {
-  for (const child of children) if (isRunning(child)) child.proc.kill('SIGKILL');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
-
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  const reason = interrupt.signal.aborted ? interrupt.signal.reason : err;
-  log(reason instanceof BenchError ? `bench: ${reason.message}` : `bench: ${reason?.stack ?? String(reason)}`);
-  exitCode = interrupt.signal.aborted ? (reason.exitCode ?? 1) : 1;
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await runBench(main);

@@ -33,6 +33,10 @@ function contextFor(handler: keyof Handlers, headers: Record<string, string>): E
   } as unknown as ExecutionContext;
 }
 
+/** The guard answers synchronously unless it records a refusal; tests see both as a promise. */
+const activate = (guard: RolesGuard, context: ExecutionContext) =>
+  Promise.resolve().then(() => guard.canActivate(context));
+
 describe('RolesGuard', () => {
   const guard = new RolesGuard(new Reflector(), new IdentityResolver(loadConfig({})));
   const proxied = new RolesGuard(
@@ -40,38 +44,44 @@ describe('RolesGuard', () => {
     new IdentityResolver(loadConfig({ AUTH_PROXY_SECRET: 'a-long-proxy-secret' })),
   );
 
+  it('answers an allowed request synchronously (no promise on the hot path)', () => {
+    expect(guard.canActivate(contextFor('operator', { 'x-user-roles': 'operator' }))).toBe(true);
+    expect(guard.canActivate(contextFor('open', {}))).toBe(true);
+  });
+
   it('lets public routes through without identity', async () => {
-    await expect(guard.canActivate(contextFor('open', {}))).resolves.toBe(true);
+    await expect(activate(guard, contextFor('open', {}))).resolves.toBe(true);
   });
 
   it('requires a known role', async () => {
-    await expect(guard.canActivate(contextFor('operator', {}))).rejects.toThrow(
+    await expect(activate(guard, contextFor('operator', {}))).rejects.toThrow(
       new ForbiddenException('Missing or invalid X-User-Roles header'),
     );
-    await expect(guard.canActivate(contextFor('operator', { 'x-user-roles': 'nobody' }))).rejects.toThrow(
+    await expect(activate(guard, contextFor('operator', { 'x-user-roles': 'nobody' }))).rejects.toThrow(
       ForbiddenException,
     );
   });
 
   it('names the missing role', async () => {
-    await expect(guard.canActivate(contextFor('admin', { 'x-user-roles': 'operator' }))).rejects.toThrow(
+    await expect(activate(guard, contextFor('admin', { 'x-user-roles': 'operator' }))).rejects.toThrow(
       new ForbiddenException('Requires role: admin'),
     );
-    await expect(guard.canActivate(contextFor('operator', { 'x-user-roles': 'admin' }))).resolves.toBe(true);
+    await expect(activate(guard, contextFor('operator', { 'x-user-roles': 'admin' }))).resolves.toBe(true);
   });
 
   it('fails closed on a route without roles', async () => {
-    await expect(guard.canActivate(contextFor('none', { 'x-user-roles': 'admin' }))).rejects.toThrow(
+    await expect(activate(guard, contextFor('none', { 'x-user-roles': 'admin' }))).rejects.toThrow(
       InternalServerErrorException,
     );
   });
 
   it('requires the proxy secret when one is configured', async () => {
-    await expect(proxied.canActivate(contextFor('operator', { 'x-user-roles': 'operator' }))).rejects.toThrow(
+    await expect(activate(proxied, contextFor('operator', { 'x-user-roles': 'operator' }))).rejects.toThrow(
       UnauthorizedException,
     );
     await expect(
-      proxied.canActivate(
+      activate(
+        proxied,
         contextFor('operator', { 'x-user-roles': 'operator', 'x-auth-proxy-secret': 'a-long-proxy-secret' }),
       ),
     ).resolves.toBe(true);
@@ -91,13 +101,11 @@ describe('RolesGuard', () => {
       ctx.switchToHttp().getRequest<{ method: string }>().method = 'POST';
       return ctx;
     };
-    await expect(audited.canActivate(post('admin', { 'x-user-roles': 'operator' }))).rejects.toThrow(
+    await expect(activate(audited, post('admin', { 'x-user-roles': 'operator' }))).rejects.toThrow(ForbiddenException);
+    await expect(activate(audited, contextFor('admin', { 'x-user-roles': 'operator' }))).rejects.toThrow(
       ForbiddenException,
     );
-    await expect(audited.canActivate(contextFor('admin', { 'x-user-roles': 'operator' }))).rejects.toThrow(
-      ForbiddenException,
-    );
-    await expect(audited.canActivate(post('admin', { 'x-user-roles': 'admin' }))).resolves.toBe(true);
+    await expect(activate(audited, post('admin', { 'x-user-roles': 'admin' }))).resolves.toBe(true);
     expect(denied).toEqual(['POST Handlers.admin: Requires role: admin']);
   });
 });

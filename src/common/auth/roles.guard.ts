@@ -36,7 +36,8 @@ export class RolesGuard implements CanActivate {
     @Optional() @Inject(ACCESS_DENIED_RECORDER) private readonly denials?: AccessDeniedRecorder,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous unless a refusal has to be recorded first. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const required = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets);
@@ -50,7 +51,9 @@ export class RolesGuard implements CanActivate {
       this.authorize(req, required);
       return true;
     } catch (err) {
-      if (err instanceof HttpException && isStateChanging(req.method)) await this.recordDenied(context, req, err);
+      if (this.denials && err instanceof HttpException && isStateChanging(req.method)) {
+        return this.recordDenied(context, req, err).then(() => Promise.reject(err));
+      }
       throw err;
     }
   }
