@@ -10,6 +10,7 @@ import { ThrottlingModule } from './common/http/throttling.module.js';
 import { createValidationPipe } from './common/validation/validation.pipe.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DeliveriesModule } from './deliveries/deliveries.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './observability/logging.module.js';
@@ -27,6 +28,7 @@ import { ObservabilityModule } from './observability/observability.module.js';
     DatabaseModule,
     HealthModule,
     EventsModule,
+    DeliveriesModule,
   ],
   providers: [
     JsonBodyParser,

@@ -66,6 +66,9 @@ export class AppConfig {
   @IntInRange(1, 3650)
   EVENT_RETENTION_DAYS = 7;
 
+  @IntInRange(1, 10 * 1024 * 1024)
+  DELIVERY_MAX_PAYLOAD_BYTES = 256 * 1024;
+
   @IntInRange(10, 86400)
   EVENT_RETENTION_INTERVAL_S = 300;
 

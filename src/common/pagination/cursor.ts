@@ -15,3 +15,29 @@ export function decodeCursor(cursor: string | undefined): number | undefined {
   }
   throw new BadRequestException('Invalid cursor: pass back the next_cursor of a previous page');
 }
+
+/** A position in a list ordered by (created_at, id), newest first. */
+export interface Keyset {
+  createdAt: Date;
+  id: string;
+}
+
+export function encodeKeyset(position: Keyset): string {
+  return Buffer.from(JSON.stringify({ t: position.createdAt.toISOString(), id: position.id }), 'utf8').toString(
+    'base64url',
+  );
+}
+
+export function decodeKeyset(cursor: string | undefined): Keyset | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const { t, id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { t?: unknown; id?: unknown };
+    const createdAt = typeof t === 'string' ? new Date(t) : undefined;
+    if (createdAt && !Number.isNaN(createdAt.getTime()) && typeof id === 'string' && id.length <= 64) {
+      return { createdAt, id };
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadRequestException('Invalid cursor: pass back the next_cursor of a previous page');
+}

@@ -3,12 +3,16 @@ import { Transform, Type } from 'class-transformer';
 import { IsInt, IsISO8601, Matches, Max, Min } from 'class-validator';
 
 /** A query-string integer within bounds. */
-export function BoundedInt(min: number, max: number): PropertyDecorator {
+export function BoundedInt(
+  min: number,
+  max: number,
+  message = `must be an integer between ${min} and ${max}`,
+): PropertyDecorator {
   return applyDecorators(
     Type(() => Number),
-    IsInt({ message: `must be an integer between ${min} and ${max}` }),
-    Min(min, { message: `must be an integer between ${min} and ${max}` }),
-    Max(max, { message: `must be an integer between ${min} and ${max}` }),
+    IsInt({ message }),
+    Min(min, { message }),
+    Max(max, { message }),
   );
 }
 

@@ -1,0 +1,27 @@
+import { Module, OnModuleInit } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { FeatureRegistry } from '../common/features/feature-registry.js';
+import { EventsModule } from '../events/events.module.js';
+import { DeliveriesController } from './deliveries.controller.js';
+import { DeliveryHistoryService } from './delivery-history.service.js';
+import { DeliveryEntity } from './delivery.entity.js';
+import { DeliveryRepository } from './delivery.repository.js';
+import { EndpointEntity } from './endpoint.entity.js';
+import { EndpointRepository } from './endpoint.repository.js';
+import { EndpointsController } from './endpoints.controller.js';
+import { EndpointsService } from './endpoints.service.js';
+import { IngestService } from './ingest.service.js';
+
+/** Endpoints and deliveries: ingest, history and detail. */
+@Module({
+  imports: [TypeOrmModule.forFeature([EndpointEntity, DeliveryEntity]), EventsModule],
+  controllers: [DeliveriesController, EndpointsController],
+  providers: [EndpointRepository, DeliveryRepository, EndpointsService, IngestService, DeliveryHistoryService],
+})
+export class DeliveriesModule implements OnModuleInit {
+  constructor(private readonly features: FeatureRegistry) {}
+
+  onModuleInit(): void {
+    this.features.enable('delivery_history');
+  }
+}

@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { Keyset } from '../common/pagination/cursor.js';
+import { DeliveryEntity, type DeliveryStatus } from './delivery.entity.js';
+
+export interface DeliveryFilter {
+  tenantId?: string;
+  statuses?: DeliveryStatus[];
+  endpointUrl?: string;
+  eventType?: string;
+  start?: Date;
+  end?: Date;
+}
+
+export type StatusCounts = Record<DeliveryStatus, number>;
+
+/** The only place that queries `deliveries`. */
+@Injectable()
+export class DeliveryRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  insert(manager: EntityManager, delivery: DeliveryEntity): Promise<unknown> {
+    return manager.insert(DeliveryEntity, delivery);
+  }
+
+  findById(id: string): Promise<DeliveryEntity | null> {
+    return this.dataSource.manager.findOneBy(DeliveryEntity, { id });
+  }
+
+  findByIdempotencyKey(manager: EntityManager, tenantId: string, key: string): Promise<DeliveryEntity | null> {
+    return manager.findOneBy(DeliveryEntity, { tenant_id: tenantId, idempotency_key: key });
+  }
+
+  /** Frees a key whose 24 h window has passed, so it can name a new delivery. */
+  async releaseIdempotencyKey(manager: EntityManager, id: string): Promise<void> {
+    await manager.update(DeliveryEntity, { id }, { idempotency_key: null });
+  }
+
+  /** Newest first; keyset after `cursor`, or offset `skip`. Returns up to `limit` rows. */
+  page(filter: DeliveryFilter, limit: number, skip: number, cursor?: Keyset): Promise<DeliveryEntity[]> {
+    const qb = this.dataSource
+      .createQueryBuilder(DeliveryEntity, 'd')
+      .orderBy('d.created_at', 'DESC')
+      .addOrderBy('d.id', 'DESC')
+      .limit(limit);
+    if (filter.tenantId !== undefined) qb.andWhere('d.tenant_id = :tenantId', { tenantId: filter.tenantId });
+    if (filter.statuses?.length) qb.andWhere('d.status IN (:...statuses)', { statuses: filter.statuses });
+    if (filter.endpointUrl !== undefined) qb.andWhere('d.endpoint_url = :url', { url: filter.endpointUrl });
+    if (filter.eventType !== undefined) qb.andWhere('d.event_type = :eventType', { eventType: filter.eventType });
+    if (filter.start) qb.andWhere('d.created_at >= :start', { start: filter.start });
+    if (filter.end) qb.andWhere('d.created_at <= :end', { end: filter.end });
+    if (cursor) {
+      qb.andWhere('(d.created_at < :at OR (d.created_at = :at AND d.id < :cursorId))', {
+        at: cursor.createdAt,
+        cursorId: cursor.id,
+      });
+    } else if (skip > 0) {
+      qb.offset(skip);
+    }
+    return qb.getMany();
+  }
+
+  /** Deliveries created since `since`, per endpoint and status. */
+  async countsSince(endpointIds: string[], since: Date): Promise<Map<string, StatusCounts>> {
+    const counts = new Map<string, StatusCounts>();
+    if (!endpointIds.length) return counts;
+    const rows = await this.dataSource
+      .createQueryBuilder(DeliveryEntity, 'd')
+      .select('d.endpoint_id', 'endpoint_id')
+      .addSelect('d.status', 'status')
+      .addSelect('COUNT(*)', 'n')
+      .where('d.endpoint_id IN (:...ids)', { ids: endpointIds })
+      .andWhere('d.created_at >= :since', { since })
+      .groupBy('d.endpoint_id')
+      .addGroupBy('d.status')
+      .getRawMany<{ endpoint_id: string; status: DeliveryStatus; n: string | number }>();
+    for (const row of rows) {
+      const entry = counts.get(row.endpoint_id) ?? { pending: 0, success: 0, failed: 0 };
+      entry[row.status] = Number(row.n);
+      counts.set(row.endpoint_id, entry);
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { EndpointEntity } from './endpoint.entity.js';
+
+/** The only place that queries `endpoints`. */
+@Injectable()
+export class EndpointRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  findById(id: string): Promise<EndpointEntity | null> {
+    return this.dataSource.manager.findOneBy(EndpointEntity, { id });
+  }
+
+  findByTenantAndUrl(manager: EntityManager, tenantId: string, url: string): Promise<EndpointEntity | null> {
+    return manager.findOneBy(EndpointEntity, { tenant_id: tenantId, url });
+  }
+
+  /** Inserts unless the (tenant, url) row exists; returns the row either way and whether it is new. */
+  async insertIfAbsent(
+    manager: EntityManager,
+    endpoint: EndpointEntity,
+  ): Promise<{ endpoint: EndpointEntity; created: boolean }> {
+    await manager.createQueryBuilder().insert().into(EndpointEntity).values(endpoint).orIgnore().execute();
+    const stored = await this.findByTenantAndUrl(manager, endpoint.tenant_id, endpoint.url);
+    if (!stored) throw new Error('endpoint vanished after insert');
+    return { endpoint: stored, created: stored.id === endpoint.id };
+  }
+
+  async setSecret(manager: EntityManager, id: string, secret: string, at: Date): Promise<void> {
+    await manager.update(EndpointEntity, { id }, { secret, updated_at: at });
+  }
+
+  /** Newest first, keyset-paged on (created_at, id). */
+  list(
+    tenantId: string | undefined,
+    limit: number,
+    after?: { createdAt: Date; id: string },
+  ): Promise<EndpointEntity[]> {
+    const qb = this.dataSource
+      .createQueryBuilder(EndpointEntity, 'e')
+      .orderBy('e.created_at', 'DESC')
+      .addOrderBy('e.id', 'DESC')
+      .limit(limit);
+    if (tenantId !== undefined) qb.andWhere('e.tenant_id = :tenantId', { tenantId });
+    if (after) {
+      qb.andWhere('(e.created_at < :at OR (e.created_at = :at AND e.id < :id))', { at: after.createdAt, id: after.id });
+    }
+    return qb.getMany();
+  }
+}
