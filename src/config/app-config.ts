@@ -1,6 +1,17 @@
 import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -69,6 +80,40 @@ export class AppConfig {
   @IntInRange(1, 10 * 1024 * 1024)
   DELIVERY_MAX_PAYLOAD_BYTES = 256 * 1024;
 
+  @IntInRange(100, 120_000)
+  DELIVERY_TIMEOUT_MS = 15_000;
+
+  /** Private ranges deliveries may reach anyway, e.g. `127.0.0.0/8,10.1.0.0/16` (tests, local use). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^\s*[0-9a-fA-F:.]+\/\d{1,3}(\s*,\s*[0-9a-fA-F:.]+\/\d{1,3})*\s*$/, {
+    message: 'must be a comma-separated list of CIDR ranges, e.g. 127.0.0.0/8,fd00::/8',
+  })
+  DELIVERY_ALLOWED_PRIVATE_CIDRS?: string;
+
+  /** `false` runs an instance that serves the API but sends nothing (e.g. a read replica). */
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string'
+      ? (({ true: true, false: false } as Record<string, boolean>)[value.trim().toLowerCase()] ?? value)
+      : value,
+  )
+  @IsBoolean({ message: 'must be true or false' })
+  DISPATCHER_ENABLED = true;
+
+  @IntInRange(1, 1000)
+  DISPATCH_CONCURRENCY = 32;
+
+  @IntInRange(1, 100)
+  DISPATCH_PER_ENDPOINT = 4;
+
+  /** Seconds before each attempt: the first, then after each failure. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^\s*\d{1,6}(\s*,\s*\d{1,6}){0,29}\s*$/, {
+    message: 'must be a comma-separated list of seconds, e.g. 0,5,300',
+  })
+  RETRY_SCHEDULE?: string;
+
   @IntInRange(10, 86400)
   EVENT_RETENTION_INTERVAL_S = 300;
 
@@ -105,7 +150,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   for (const key of KNOWN_KEYS) {
     if (env[key] !== undefined) raw[key] = env[key];
   }
-  for (const key of ['DATABASE_URL', 'AUTH_PROXY_SECRET', 'TRUST_PROXY']) {
+  for (const key of [
+    'DATABASE_URL',
+    'AUTH_PROXY_SECRET',
+    'TRUST_PROXY',
+    'DELIVERY_ALLOWED_PRIVATE_CIDRS',
+    'RETRY_SCHEDULE',
+  ]) {
     if (env[key] !== undefined) raw[key] = env[key];
   }
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });

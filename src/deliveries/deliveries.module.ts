@@ -2,7 +2,12 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { FeatureRegistry } from '../common/features/feature-registry.js';
 import { EventsModule } from '../events/events.module.js';
+import { AttemptEntity } from './attempt.entity.js';
+import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveriesController } from './deliveries.controller.js';
+import { DeliveryDispatcher } from './delivery-dispatcher.js';
+import { DispatchRepository } from './dispatch.repository.js';
+import { WebhookSender } from './webhook-sender.js';
 import { DeliveryHistoryService } from './delivery-history.service.js';
 import { DeliveryEntity } from './delivery.entity.js';
 import { DeliveryRepository } from './delivery.repository.js';
@@ -12,11 +17,21 @@ import { EndpointsController } from './endpoints.controller.js';
 import { EndpointsService } from './endpoints.service.js';
 import { IngestService } from './ingest.service.js';
 
-/** Endpoints and deliveries: ingest, history and detail. */
+/** Endpoints and deliveries: ingest, signed dispatch with retries, attempts, history and detail. */
 @Module({
-  imports: [TypeOrmModule.forFeature([EndpointEntity, DeliveryEntity]), EventsModule],
+  imports: [TypeOrmModule.forFeature([EndpointEntity, DeliveryEntity, AttemptEntity]), EventsModule],
   controllers: [DeliveriesController, EndpointsController],
-  providers: [EndpointRepository, DeliveryRepository, EndpointsService, IngestService, DeliveryHistoryService],
+  providers: [
+    EndpointRepository,
+    DeliveryRepository,
+    DispatchRepository,
+    EndpointsService,
+    IngestService,
+    DeliveryHistoryService,
+    WebhookSender,
+    AttemptRecorder,
+    DeliveryDispatcher,
+  ],
 })
 export class DeliveriesModule implements OnModuleInit {
   constructor(private readonly features: FeatureRegistry) {}

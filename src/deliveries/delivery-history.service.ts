@@ -47,6 +47,6 @@ export class DeliveryHistoryService {
   async get(id: string, scope: TenantScope): Promise<DeliveryDetailView> {
     const delivery = await this.deliveries.findById(id);
     if (!delivery || !scope.canSee(delivery.tenant_id)) throw new NotFoundException('Delivery not found');
-    return deliveryDetailView(delivery);
+    return deliveryDetailView(delivery, await this.deliveries.attemptsOf(id));
   }
 }

@@ -54,4 +54,11 @@ export class DeliveryEntity {
 
   @Column({ type: Date, nullable: true })
   completed_at!: Date | null;
+
+  /** The replica working on it, until the lease expires (then another may take it over). */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  lease_owner!: string | null;
+
+  @Column({ type: Date, nullable: true })
+  lease_expires_at!: Date | null;
 }

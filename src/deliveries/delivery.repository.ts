@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Keyset } from '../common/pagination/cursor.js';
+import { AttemptEntity } from './attempt.entity.js';
 import { DeliveryEntity, type DeliveryStatus } from './delivery.entity.js';
 
 export interface DeliveryFilter {
@@ -25,6 +26,13 @@ export class DeliveryRepository {
 
   findById(id: string): Promise<DeliveryEntity | null> {
     return this.dataSource.manager.findOneBy(DeliveryEntity, { id });
+  }
+
+  attemptsOf(deliveryId: string): Promise<AttemptEntity[]> {
+    return this.dataSource.manager.find(AttemptEntity, {
+      where: { delivery_id: deliveryId },
+      order: { attempt_number: 'ASC' },
+    });
   }
 
   findByIdempotencyKey(manager: EntityManager, tenantId: string, key: string): Promise<DeliveryEntity | null> {

@@ -4,6 +4,7 @@ import type { TenantScope } from '../common/auth/tenant-scope.js';
 import { Clock } from '../common/time/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { TransactionRunner, type Tx } from '../database/transaction-runner.js';
+import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { DeliveryEntity } from './delivery.entity.js';
 import { DeliveryRepository } from './delivery.repository.js';
 import type { SubmitBatchDto, SubmitDeliveryDto } from './dto/delivery-inputs.dto.js';
@@ -31,11 +32,16 @@ export class IngestService {
     private readonly endpoints: EndpointsService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly dispatcher: DeliveryDispatcher,
   ) {}
 
   async submit(input: SubmitDeliveryDto, scope: TenantScope): Promise<{ view: DeliveryView; created: boolean }> {
     const [item] = this.prepare([input], scope);
-    const { delivery, created } = await this.runner.run((tx) => this.store(tx, item));
+    const { delivery, created } = await this.runner.run(async (tx) => {
+      const stored = await this.store(tx, item);
+      tx.afterCommit(() => this.dispatcher.poke());
+      return stored;
+    });
     return { view: deliveryView(delivery), created };
   }
 
@@ -45,6 +51,7 @@ export class IngestService {
     const stored = await this.runner.run(async (tx) => {
       const results = [];
       for (const item of items) results.push(await this.store(tx, item));
+      tx.afterCommit(() => this.dispatcher.poke());
       return results;
     });
     const duplicates = stored.filter((s) => !s.created).length;
@@ -103,6 +110,8 @@ export class IngestService {
       created_at: now,
       updated_at: now,
       completed_at: null,
+      lease_owner: null,
+      lease_expires_at: null,
     } satisfies DeliveryEntity);
     await this.deliveries.insert(tx.manager, delivery);
     return { delivery, created: true };

@@ -1,6 +1,7 @@
+import type { AttemptEntity } from './attempt.entity.js';
 import type { StatusCounts } from './delivery.repository.js';
 import type { DeliveryEntity } from './delivery.entity.js';
-import type { DeliveryDetailView, DeliveryView, EndpointView } from './dto/delivery-views.dto.js';
+import type { AttemptView, DeliveryDetailView, DeliveryView, EndpointView } from './dto/delivery-views.dto.js';
 import type { EndpointEntity } from './endpoint.entity.js';
 
 const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
@@ -45,6 +46,18 @@ export function deliveryView(d: DeliveryEntity): DeliveryView {
   };
 }
 
-export function deliveryDetailView(d: DeliveryEntity): DeliveryDetailView {
-  return { ...deliveryView(d), payload: JSON.parse(d.payload) as unknown };
+export function attemptView(a: AttemptEntity): AttemptView {
+  return {
+    attempt_number: a.attempt_number,
+    trigger: a.trigger,
+    started_at: iso(a.started_at)!,
+    duration_ms: a.duration_ms,
+    status_code: a.status_code,
+    error_kind: a.error_kind,
+    response_excerpt: a.response_excerpt,
+  };
+}
+
+export function deliveryDetailView(d: DeliveryEntity, attempts: AttemptEntity[]): DeliveryDetailView {
+  return { ...deliveryView(d), payload: JSON.parse(d.payload) as unknown, attempts: attempts.map(attemptView) };
 }

@@ -50,7 +50,9 @@ export async function createTestApp(dialect: Dialect, options: TestAppOptions = 
   resetProcessLogger();
   const ownDatabase = options.database === undefined;
   const database = options.database ?? (await createTestDatabase(dialect));
-  const config = loadConfig({ LOG_LEVEL: 'info', ...database.env, ...options.env });
+  // The dispatcher would send real requests for every delivery a suite stores: only the suites
+  // about dispatch turn it on.
+  const config = loadConfig({ LOG_LEVEL: 'info', DISPATCHER_ENABLED: 'false', ...database.env, ...options.env });
   const logs = new LogCapture();
   const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...(options.imports ?? [])] })
     .overrideProvider(AppConfig)

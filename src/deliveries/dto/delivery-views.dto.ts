@@ -49,8 +49,25 @@ export class DeliveryView {
   @ApiProperty({ type: String, nullable: true }) completed_at!: string | null;
 }
 
+export class AttemptView {
+  @ApiProperty() attempt_number!: number;
+  @ApiProperty({ enum: ['initial', 'retry', 'manual_replay', 'bulk_replay', 'autoheal', 'probe'] }) trigger!: string;
+  @ApiProperty() started_at!: string;
+  @ApiProperty() duration_ms!: number;
+  @ApiProperty({ type: Number, nullable: true }) status_code!: number | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: ['timeout', 'dns', 'connect', 'tls', 'ssrf_blocked', 'http_status', 'endpoint_disabled'],
+  })
+  error_kind!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'At most 4 KiB of the response body' })
+  response_excerpt!: string | null;
+}
+
 export class DeliveryDetailView extends DeliveryView {
   @ApiProperty({ description: 'The JSON payload as submitted' }) payload!: unknown;
+  @ApiProperty({ type: [AttemptView] }) attempts!: AttemptView[];
 }
 
 export class HistoryPageView {

@@ -1,0 +1,161 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { LifecycleService } from '../common/lifecycle/lifecycle.service.js';
+import { Clock } from '../common/time/clock.js';
+import { AppConfig } from '../config/app-config.js';
+import { TransactionRunner } from '../database/transaction-runner.js';
+import { AttemptRecorder } from './attempt-recorder.js';
+import type { DeliveryEntity } from './delivery.entity.js';
+import { DispatchRepository } from './dispatch.repository.js';
+import type { EndpointEntity } from './endpoint.entity.js';
+import { WebhookSender } from './webhook-sender.js';
+import { webhookHeaders } from './webhook-signature.js';
+
+const POLL_MS = 500;
+/** A lease outlives the attempt it covers, so it only expires when its replica died. */
+const LEASE_MARGIN_MS = 30_000;
+
+/**
+ * Sends due deliveries. Every replica runs one: it leases due rows (a crashed replica's expired
+ * leases are taken over), keeps at most DISPATCH_CONCURRENCY attempts in flight and
+ * DISPATCH_PER_ENDPOINT per endpoint, and hands each result to the AttemptRecorder.
+ */
+@Injectable()
+export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(DeliveryDispatcher.name);
+  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly perEndpoint = new Map<string, number>();
+  private readonly abort = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private again = false;
+
+  constructor(
+    private readonly runner: TransactionRunner,
+    private readonly dispatch: DispatchRepository,
+    private readonly recorder: AttemptRecorder,
+    private readonly sender: WebhookSender,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+    private readonly lifecycle: LifecycleService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.DISPATCHER_ENABLED) return;
+    this.timer = setInterval(() => this.poke(), POLL_MS);
+    this.timer.unref();
+    this.poke();
+  }
+
+  /**
+   * Stops claiming and lets in-flight attempts finish and be recorded while the database is still
+   * open; past the grace they are aborted (and recorded as such). A killed process leaves leases
+   * that expire and are taken over.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    const grace = setTimeout(() => this.abort.abort(), Math.max(1000, this.config.SHUTDOWN_TIMEOUT_MS - 3000));
+    await Promise.allSettled(this.inFlight.values());
+    clearTimeout(grace);
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Something may be due: claim and start what capacity allows. */
+  poke(): void {
+    if (!this.config.DISPATCHER_ENABLED || this.lifecycle.shuttingDown) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    this.again = false;
+    void this.tick()
+      .catch((err: unknown) => this.logger.warn({ err }, 'could not claim due deliveries; will retry'))
+      .finally(() => {
+        this.ticking = false;
+        if (this.again) this.poke();
+      });
+  }
+
+  private async tick(): Promise<void> {
+    const capacity = this.config.DISPATCH_CONCURRENCY - this.inFlight.size;
+    if (capacity <= 0 || this.lifecycle.shuttingDown) return;
+    const saturated = [...this.perEndpoint].filter(([, n]) => n >= this.config.DISPATCH_PER_ENDPOINT).map(([id]) => id);
+    const now = this.clock.now();
+    const leaseUntil = new Date(now.getTime() + this.config.DELIVERY_TIMEOUT_MS + LEASE_MARGIN_MS);
+    const claimed = await this.runner.run(async (tx) => {
+      const rows = await this.dispatch.claimDue(tx, this.owner, now, leaseUntil, capacity, saturated);
+      const kept: DeliveryEntity[] = [];
+      const extra: string[] = [];
+      const counts = new Map(this.perEndpoint);
+      for (const row of rows) {
+        const n = counts.get(row.endpoint_id) ?? 0;
+        if (n >= this.config.DISPATCH_PER_ENDPOINT) extra.push(row.id);
+        else {
+          counts.set(row.endpoint_id, n + 1);
+          kept.push(row);
+        }
+      }
+      await this.dispatch.release(tx, extra, this.owner);
+      const endpoints = new Map<string, EndpointEntity | null>();
+      for (const row of kept) {
+        if (!endpoints.has(row.endpoint_id))
+          endpoints.set(row.endpoint_id, await this.dispatch.findEndpoint(tx, row.endpoint_id));
+      }
+      return kept.map((delivery) => ({ delivery, endpoint: endpoints.get(delivery.endpoint_id)! }));
+    });
+    for (const { delivery, endpoint } of claimed) this.start(delivery, endpoint);
+    if (claimed.length === capacity) this.again = true;
+  }
+
+  private start(delivery: DeliveryEntity, endpoint: EndpointEntity): void {
+    this.perEndpoint.set(endpoint.id, (this.perEndpoint.get(endpoint.id) ?? 0) + 1);
+    const work = this.attempt(delivery, endpoint)
+      .catch((err: unknown) => this.logger.error({ err, delivery_id: delivery.id }, 'attempt could not be recorded'))
+      .finally(() => {
+        this.inFlight.delete(delivery.id);
+        const n = (this.perEndpoint.get(endpoint.id) ?? 1) - 1;
+        if (n > 0) this.perEndpoint.set(endpoint.id, n);
+        else this.perEndpoint.delete(endpoint.id);
+        this.poke();
+      });
+    this.inFlight.set(delivery.id, work);
+  }
+
+  private async attempt(delivery: DeliveryEntity, endpoint: EndpointEntity): Promise<void> {
+    const trigger = delivery.attempt_count === 0 ? 'initial' : 'retry';
+    const startedAt = this.clock.now();
+    if (endpoint.state === 'disabled') {
+      await this.recorder.record(delivery, endpoint, this.owner, trigger, {
+        startedAt,
+        durationMs: 0,
+        statusCode: null,
+        errorKind: 'endpoint_disabled',
+        responseExcerpt: endpoint.disabled_reason,
+        retryAfterSeconds: null,
+      });
+      return;
+    }
+    const headers = webhookHeaders(
+      {
+        secret: endpoint.secret,
+        previousSecret: endpoint.previous_secret,
+        previousSecretExpiresAt: endpoint.previous_secret_expires_at,
+      },
+      delivery.id,
+      delivery.payload,
+      startedAt,
+    );
+    const result = await this.sender.send({
+      url: delivery.endpoint_url,
+      headers,
+      body: delivery.payload,
+      signal: this.abort.signal,
+    });
+    await this.recorder.record(delivery, endpoint, this.owner, trigger, { startedAt, ...result });
+  }
+}

@@ -1,0 +1,164 @@
+import { Injectable } from '@nestjs/common';
+import { In } from 'typeorm';
+import type { Tx } from '../database/transaction-runner.js';
+import { AttemptEntity } from './attempt.entity.js';
+import { DeliveryEntity } from './delivery.entity.js';
+import { EndpointEntity } from './endpoint.entity.js';
+
+/** Stored as TypeORM stores dates on SQLite, for raw statements. */
+const sqliteDate = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+
+export interface AttemptOutcome {
+  status: DeliveryEntity['status'];
+  attemptCount: number;
+  nextAttemptAt: Date | null;
+  statusCode: number | null;
+  errorKind: string | null;
+  completedAt: Date | null;
+}
+
+export interface StatsIncrement {
+  bucketStart: Date;
+  tenantId: string;
+  endpointId: string;
+  success: boolean;
+  timeout: boolean;
+  delivered: boolean;
+  exhausted: boolean;
+  durationMs: number;
+}
+
+const LATENCY_BUCKETS = [100, 250, 500, 1000, 2500, 5000, 10000] as const;
+
+/** The dispatcher's queries: claiming due deliveries under a lease, and recording attempts. */
+@Injectable()
+export class DispatchRepository {
+  /**
+   * Leases up to `limit` due deliveries of endpoints that are not paused, skipping rows another
+   * replica holds (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: transactions run one at a time).
+   */
+  async claimDue(
+    tx: Tx,
+    owner: string,
+    now: Date,
+    leaseUntil: Date,
+    limit: number,
+    skipEndpoints: string[],
+  ): Promise<DeliveryEntity[]> {
+    const pg = tx.dialect === 'postgres';
+    const p = (i: number) => (pg ? `$${i}` : '?');
+    const skip = skipEndpoints.length
+      ? `AND d.endpoint_id NOT IN (${skipEndpoints.map((_, i) => p(5 + i)).join(', ')})`
+      : '';
+    const sql = `
+      UPDATE deliveries SET lease_owner = ${p(1)}, lease_expires_at = ${p(2)}
+      WHERE id IN (
+        SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= ${p(3)}
+          AND (d.lease_expires_at IS NULL OR d.lease_expires_at < ${p(3)})
+          AND (e.state <> 'paused' OR (e.paused_until IS NOT NULL AND e.paused_until <= ${p(3)}))
+          ${skip}
+        ORDER BY d.next_attempt_at
+        LIMIT ${p(4)}
+        ${pg ? 'FOR UPDATE OF d SKIP LOCKED' : ''}
+      )
+      RETURNING id`;
+    // Numbered on PostgreSQL; in textual order on SQLite (`now` three times, the skip list before LIMIT).
+    const params: unknown[] = pg
+      ? [owner, leaseUntil, now, limit, ...skipEndpoints]
+      : [owner, sqliteDate(leaseUntil), sqliteDate(now), sqliteDate(now), sqliteDate(now), ...skipEndpoints, limit];
+    const rows = (await tx.manager.query(sql, params)) as unknown;
+    const ids = normalizeReturning(rows).map((r) => r.id);
+    return ids.length ? tx.manager.findBy(DeliveryEntity, { id: In(ids) }) : [];
+  }
+
+  /** Gives a lease back without an attempt (e.g. the endpoint's per-endpoint limit was reached). */
+  async release(tx: Tx, ids: string[], owner: string): Promise<void> {
+    if (!ids.length) return;
+    await tx.manager.update(
+      DeliveryEntity,
+      { id: In(ids), lease_owner: owner },
+      { lease_owner: null, lease_expires_at: null },
+    );
+  }
+
+  findEndpoint(tx: Tx, id: string): Promise<EndpointEntity | null> {
+    return tx.manager.findOneBy(EndpointEntity, { id });
+  }
+
+  insertAttempt(tx: Tx, attempt: AttemptEntity): Promise<unknown> {
+    return tx.manager.insert(AttemptEntity, attempt);
+  }
+
+  /** Applies an attempt's outcome if this replica still holds the lease; false if it lost it. */
+  async finish(tx: Tx, id: string, owner: string, outcome: AttemptOutcome, now: Date): Promise<boolean> {
+    const result = await tx.manager.update(
+      DeliveryEntity,
+      { id, lease_owner: owner },
+      {
+        status: outcome.status,
+        attempt_count: outcome.attemptCount,
+        next_attempt_at: outcome.nextAttemptAt,
+        last_status_code: outcome.statusCode,
+        last_error_kind: outcome.errorKind,
+        completed_at: outcome.completedAt,
+        updated_at: now,
+        lease_owner: null,
+        lease_expires_at: null,
+      },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  async recordEndpointResult(
+    tx: Tx,
+    endpoint: EndpointEntity,
+    success: boolean,
+    now: Date,
+    disableReason?: string,
+  ): Promise<void> {
+    const changes: Partial<EndpointEntity> = success
+      ? { last_success_at: now, consecutive_failures: 0, updated_at: now }
+      : { last_failure_at: now, consecutive_failures: endpoint.consecutive_failures + 1, updated_at: now };
+    if (disableReason) Object.assign(changes, { state: 'disabled', disabled_reason: disableReason });
+    await tx.manager.update(EndpointEntity, { id: endpoint.id }, changes);
+  }
+
+  /** Adds one attempt to its 5-minute bucket (per tenant and endpoint). */
+  async addToStats(tx: Tx, s: StatsIncrement): Promise<void> {
+    const pg = tx.dialect === 'postgres';
+    const bucket = LATENCY_BUCKETS.find((b) => s.durationMs <= b);
+    const latencyColumn = bucket === undefined ? 'lat_gt_10000' : `lat_le_${bucket}`;
+    const counters: Record<string, number> = {
+      attempts: 1,
+      successes: s.success ? 1 : 0,
+      failures: s.success ? 0 : 1,
+      timeouts: s.timeout ? 1 : 0,
+      delivered: s.delivered ? 1 : 0,
+      exhausted: s.exhausted ? 1 : 0,
+      latency_sum_ms: Math.round(s.durationMs),
+      [latencyColumn]: 1,
+    };
+    const columns = Object.keys(counters);
+    const p = (i: number) => (pg ? `$${i}` : '?');
+    const sql = `
+      INSERT INTO delivery_stats_5m (bucket_start, tenant_id, endpoint_id, ${columns.join(', ')})
+      VALUES (${[1, 2, 3, ...columns.map((_, i) => i + 4)].map(p).join(', ')})
+      ON CONFLICT (bucket_start, tenant_id, endpoint_id) DO UPDATE SET
+        ${columns.map((c) => `${c} = delivery_stats_5m.${c} + excluded.${c}`).join(', ')}`;
+    await tx.manager.query(sql, [
+      pg ? s.bucketStart : sqliteDate(s.bucketStart),
+      s.tenantId,
+      s.endpointId,
+      ...Object.values(counters),
+    ]);
+  }
+}
+
+/** RETURNING rows come back as rows (PostgreSQL) or as [rows, count] depending on the driver. */
+function normalizeReturning(result: unknown): { id: string }[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+    return result[0] as { id: string }[];
+  }
+  return Array.isArray(result) ? (result as { id: string }[]) : [];
+}

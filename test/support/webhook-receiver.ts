@@ -1,0 +1,83 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+
+export interface ReceivedHook {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * A real webhook receiver on loopback. Paths choose the answer: /ok 200, /fail 500, /gone 410,
+ * /limited 429 with Retry-After: 7, /slow never answers, /redirect 302 to /ok, /big a 1 MB body,
+ * /flaky-N fails N times then answers 200.
+ */
+export class WebhookReceiver {
+  readonly hooks: ReceivedHook[] = [];
+  private server!: Server;
+  private readonly flaky = new Map<string, number>();
+  port = 0;
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        const path = req.url ?? '/';
+        this.hooks.push({ path, headers: req.headers, body });
+        if (path.startsWith('/flaky-')) {
+          const seen = (this.flaky.get(path) ?? 0) + 1;
+          this.flaky.set(path, seen);
+          res.writeHead(seen <= Number(path.slice(7)) ? 500 : 200).end('flaky');
+          return;
+        }
+        switch (path) {
+          case '/ok':
+            return void res.writeHead(200).end('thanks');
+          case '/fail':
+            return void res.writeHead(500).end('receiver exploded');
+          case '/gone':
+            return void res.writeHead(410).end('gone');
+          case '/limited':
+            return void res.writeHead(429, { 'Retry-After': '7' }).end('slow down');
+          case '/redirect':
+            return void res.writeHead(302, { Location: `http://127.0.0.1:${this.port}/ok` }).end();
+          case '/big':
+            return void res.writeHead(200).end('x'.repeat(1024 * 1024));
+          case '/slow':
+            return; // never answers
+          default:
+            return void res.writeHead(404).end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  hits(path: string): ReceivedHook[] {
+    return this.hooks.filter((h) => h.path === path);
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Standard Webhooks verification, written from the specification (not the service's code). */
+export function verifySignature(secret: string, hook: ReceivedHook): boolean {
+  const id = String(hook.headers['webhook-id']);
+  const timestamp = String(hook.headers['webhook-timestamp']);
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${hook.body}`).digest();
+  return String(hook.headers['webhook-signature'])
+    .split(' ')
+    .some((candidate) => {
+      const [version, signature] = candidate.split(',');
+      const given = Buffer.from(signature ?? '', 'base64');
+      return version === 'v1' && given.length === expected.length && timingSafeEqual(given, expected);
+    });
+}
