@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
-import { testDialects } from './support/dialects.js';
+import { postgresAvailable, testDialects } from './support/dialects.js';
+import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 import { FakeClock } from './support/fake-clock.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { verifySignature, WebhookReceiver } from './support/webhook-receiver.js';
@@ -240,5 +241,67 @@ describe.each(testDialects())('SSRF guard (%s)', (dialect) => {
     );
     expect(d.attempts[0]).toMatchObject({ error_kind: 'ssrf_blocked', status_code: null });
     expect(receiver.hooks).toEqual([]);
+  });
+});
+
+(postgresAvailable() ? describe : describe.skip)('two dispatchers on one PostgreSQL database', () => {
+  let db: TestDatabase;
+  let a: TestApp;
+  let b: TestApp;
+  let receiver: WebhookReceiver;
+  let base: string;
+
+  beforeAll(async () => {
+    receiver = new WebhookReceiver();
+    base = await receiver.start();
+    db = await createTestDatabase('postgres');
+    const env = {
+      DISPATCHER_ENABLED: 'true',
+      DELIVERY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8',
+      DISPATCH_CONCURRENCY: '8',
+    };
+    a = await createTestApp('postgres', { database: db, env });
+    b = await createTestApp('postgres', { database: db, env });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await db?.drop();
+    await receiver.stop();
+  });
+
+  it('never sends one attempt twice', async () => {
+    const items = Array.from({ length: 120 }, (_, i) => ({
+      tenant_id: `t${i % 3}`,
+      endpoint_url: `${base}/ok?e=${i % 6}`,
+      event_type: 'test.shared',
+      payload: { i },
+    }));
+    // Submitted through both replicas, so both dispatchers are woken and compete for the rows.
+    await a
+      .http()
+      .post('/alerts/deliveries/batch')
+      .set(INGEST)
+      .send({ items: items.slice(0, 60) })
+      .expect(202);
+    await b
+      .http()
+      .post('/alerts/deliveries/batch')
+      .set(INGEST)
+      .send({ items: items.slice(60) })
+      .expect(202);
+    await eventually(
+      async () =>
+        (
+          (await a.http().get('/alerts/deliveries/history?status=success&limit=500').set(OPERATOR).expect(200))
+            .body as { items: unknown[] }
+        ).items.length,
+      (n) => n === 120,
+      'all 120 deliveries to succeed',
+      20000,
+    );
+    const ids = receiver.hooks.map((h) => String(h.headers['webhook-id']));
+    expect(ids).toHaveLength(120);
+    expect(new Set(ids).size).toBe(120);
   });
 });

@@ -1,5 +1,12 @@
 import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiConflictResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuditAction } from '../common/auth/access-denied.js';
 import { CurrentScope } from '../common/auth/current-identity.decorator.js';
@@ -11,6 +18,10 @@ import { SubmitBatchDto, SubmitDeliveryDto } from './dto/delivery-inputs.dto.js'
 import { BatchResultView, DeliveryDetailView, DeliveryView, HistoryPageView } from './dto/delivery-views.dto.js';
 import { HistoryQueryDto } from './dto/history-query.dto.js';
 import { IngestService } from './ingest.service.js';
+import { ReplayQueryDto } from './dto/replay-query.dto.js';
+import { ReplayService } from './replay.service.js';
+import { CurrentActor } from '../events/actor.js';
+import type { Actor } from '../events/event.types.js';
 
 @ApiTags('deliveries')
 @Controller('alerts/deliveries')
@@ -18,6 +29,7 @@ export class DeliveriesController {
   constructor(
     private readonly ingest: IngestService,
     private readonly history: DeliveryHistoryService,
+    private readonly replays: ReplayService,
   ) {}
 
   @Post()
@@ -60,6 +72,27 @@ export class DeliveriesController {
   @ApiOkResponse({ type: HistoryPageView })
   list(@Query() query: HistoryQueryDto, @CurrentScope() scope: TenantScope): Promise<HistoryPageView> {
     return this.history.history(scope, query);
+  }
+
+  @Post(':id/replay')
+  @Roles('operator')
+  @AuditAction('delivery.replay')
+  @ApiOperation({
+    summary: 'Put a delivery back in the queue now (202)',
+    description:
+      'Already pending or in flight: 409. Already succeeded, or endpoint paused/disabled: 409 unless force=true.',
+  })
+  @ApiAcceptedResponse({ type: DeliveryView })
+  @ApiConflictResponse({ type: ErrorResponseDto })
+  replay(
+    @Param('id') id: string,
+    @Query() query: ReplayQueryDto,
+    @CurrentScope() scope: TenantScope,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<DeliveryView> {
+    res.status(202);
+    return this.replays.replay(id, query.force === 'true', scope, actor);
   }
 
   @Get(':id')

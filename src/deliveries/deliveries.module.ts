@@ -16,6 +16,7 @@ import { EndpointRepository } from './endpoint.repository.js';
 import { EndpointsController } from './endpoints.controller.js';
 import { EndpointsService } from './endpoints.service.js';
 import { IngestService } from './ingest.service.js';
+import { ReplayService } from './replay.service.js';
 
 /** Endpoints and deliveries: ingest, signed dispatch with retries, attempts, history and detail. */
 @Module({
@@ -31,6 +32,7 @@ import { IngestService } from './ingest.service.js';
     WebhookSender,
     AttemptRecorder,
     DeliveryDispatcher,
+    ReplayService,
   ],
 })
 export class DeliveriesModule implements OnModuleInit {

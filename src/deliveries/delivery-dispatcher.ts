@@ -5,6 +5,7 @@ import { Clock } from '../common/time/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { TransactionRunner } from '../database/transaction-runner.js';
 import { AttemptRecorder } from './attempt-recorder.js';
+import type { AttemptTrigger } from './attempt.entity.js';
 import type { DeliveryEntity } from './delivery.entity.js';
 import { DispatchRepository } from './dispatch.repository.js';
 import type { EndpointEntity } from './endpoint.entity.js';
@@ -127,7 +128,8 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async attempt(delivery: DeliveryEntity, endpoint: EndpointEntity): Promise<void> {
-    const trigger = delivery.attempt_count === 0 ? 'initial' : 'retry';
+    const trigger =
+      (delivery.pending_trigger as AttemptTrigger | null) ?? (delivery.attempt_count === 0 ? 'initial' : 'retry');
     const startedAt = this.clock.now();
     if (endpoint.state === 'disabled') {
       await this.recorder.record(delivery, endpoint, this.owner, trigger, {

@@ -55,6 +55,10 @@ export class DeliveryEntity {
   @Column({ type: Date, nullable: true })
   completed_at!: Date | null;
 
+  /** Why the next attempt happens, when it is not the schedule (e.g. `manual_replay`). */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  pending_trigger!: string | null;
+
   /** The replica working on it, until the lease expires (then another may take it over). */
   @Column({ type: 'varchar', length: 64, nullable: true })
   lease_owner!: string | null;

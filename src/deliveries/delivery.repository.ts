@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Keyset } from '../common/pagination/cursor.js';
+import type { Tx } from '../database/transaction-runner.js';
 import { AttemptEntity } from './attempt.entity.js';
 import { DeliveryEntity, type DeliveryStatus } from './delivery.entity.js';
 
@@ -26,6 +27,31 @@ export class DeliveryRepository {
 
   findById(id: string): Promise<DeliveryEntity | null> {
     return this.dataSource.manager.findOneBy(DeliveryEntity, { id });
+  }
+
+  /** Inside a transaction: on PostgreSQL the row stays locked until it ends. */
+  async findForUpdate(tx: Tx, id: string): Promise<DeliveryEntity | null> {
+    const qb = tx.manager.createQueryBuilder(DeliveryEntity, 'd').where('d.id = :id', { id });
+    if (tx.dialect === 'postgres') qb.setLock('pessimistic_write');
+    return qb.getOne();
+  }
+
+  /** Back in the queue, due at `now`, if it is still in `fromStatus`; false if someone else moved it. */
+  async requeue(tx: Tx, id: string, fromStatus: DeliveryStatus, trigger: string, now: Date): Promise<boolean> {
+    const result = await tx.manager.update(
+      DeliveryEntity,
+      { id, status: fromStatus },
+      {
+        status: 'pending',
+        next_attempt_at: now,
+        completed_at: null,
+        pending_trigger: trigger,
+        updated_at: now,
+        lease_owner: null,
+        lease_expires_at: null,
+      },
+    );
+    return (result.affected ?? 0) > 0;
   }
 
   attemptsOf(deliveryId: string): Promise<AttemptEntity[]> {

@@ -105,6 +105,7 @@ export class DispatchRepository {
         updated_at: now,
         lease_owner: null,
         lease_expires_at: null,
+        pending_trigger: null,
       },
     );
     return (result.affected ?? 0) > 0;

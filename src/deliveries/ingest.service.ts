@@ -112,6 +112,7 @@ export class IngestService {
       completed_at: null,
       lease_owner: null,
       lease_expires_at: null,
+      pending_trigger: null,
     } satisfies DeliveryEntity);
     await this.deliveries.insert(tx.manager, delivery);
     return { delivery, created: true };

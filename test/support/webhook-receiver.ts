@@ -24,7 +24,8 @@ export class WebhookReceiver {
       req.setEncoding('utf8');
       req.on('data', (c: string) => (body += c));
       req.on('end', () => {
-        const path = req.url ?? '/';
+        // Routed on the pathname: endpoints may differ only in their query string.
+        const path = (req.url ?? '/').split('?')[0];
         this.hooks.push({ path, headers: req.headers, body });
         if (path.startsWith('/flaky-')) {
           const seen = (this.flaky.get(path) ?? 0) + 1;
