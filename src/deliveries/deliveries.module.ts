@@ -17,6 +17,7 @@ import { EndpointsController } from './endpoints.controller.js';
 import { EndpointsService } from './endpoints.service.js';
 import { IngestService } from './ingest.service.js';
 import { ReplayService } from './replay.service.js';
+import { EndpointControlService } from './endpoint-control.service.js';
 
 /** Endpoints and deliveries: ingest, signed dispatch with retries, attempts, history and detail. */
 @Module({
@@ -33,6 +34,7 @@ import { ReplayService } from './replay.service.js';
     AttemptRecorder,
     DeliveryDispatcher,
     ReplayService,
+    EndpointControlService,
   ],
 })
 export class DeliveriesModule implements OnModuleInit {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { Tx } from '../database/transaction-runner.js';
 import { EndpointEntity } from './endpoint.entity.js';
 
 /** The only place that queries `endpoints`. */
@@ -26,8 +27,14 @@ export class EndpointRepository {
     return { endpoint: stored, created: stored.id === endpoint.id };
   }
 
-  async setSecret(manager: EntityManager, id: string, secret: string, at: Date): Promise<void> {
-    await manager.update(EndpointEntity, { id }, { secret, updated_at: at });
+  async findForUpdate(tx: Tx, id: string): Promise<EndpointEntity | null> {
+    const qb = tx.manager.createQueryBuilder(EndpointEntity, 'e').where('e.id = :id', { id });
+    if (tx.dialect === 'postgres') qb.setLock('pessimistic_write');
+    return qb.getOne();
+  }
+
+  async update(manager: EntityManager, id: string, changes: Partial<EndpointEntity>): Promise<void> {
+    await manager.update(EndpointEntity, { id }, changes);
   }
 
   /** Newest first, keyset-paged on (created_at, id). */
