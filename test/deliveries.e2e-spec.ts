@@ -278,6 +278,16 @@ describe.each(testDialects())('deliveries: ingest, endpoints and history (%s)', 
     });
   });
 
+  it('reports the queue depth and how overdue the oldest pending delivery is', async () => {
+    const pending = (await history('?status=pending&limit=500')).items.length;
+    const before = (await t.http().get('/metrics').expect(200)).text;
+    expect(before).toMatch(new RegExp(`^command_center_delivery_queue_depth ${pending}$`, 'm'));
+    clock.advance(120_000);
+    const after = (await t.http().get('/metrics').expect(200)).text;
+    const overdue = Number(/^command_center_delivery_oldest_pending_seconds (\S+)$/m.exec(after)?.[1]);
+    expect(overdue).toBeGreaterThanOrEqual(120);
+  });
+
   it('lists delivery_history in /meta', async () => {
     const meta = await t.http().get('/meta').expect(200);
     expect(meta.body.features).toContain('delivery_history');

@@ -116,6 +116,13 @@ describe.each(testDialects())('dispatch (%s)', (dialect) => {
       .query<StatsRow[]>(`SELECT attempts, successes, delivered FROM delivery_stats_5m WHERE tenant_id = 'signed'`);
     expect(stats.map((s) => [Number(s.attempts), Number(s.successes), Number(s.delivered)])).toEqual([[1, 1, 1]]);
     expect((await events('delivery.*')).filter((e) => e.subject.id === delivery.id)).toEqual([]);
+    const metrics = (await t.http().get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/^command_center_deliveries_total\{status="pending"\} [1-9]/m);
+    expect(metrics).toMatch(/^command_center_deliveries_total\{status="success"\} [1-9]/m);
+    expect(metrics).toMatch(/^command_center_delivery_attempts_total\{result="success"\} [1-9]/m);
+    expect(metrics).toMatch(/^command_center_delivery_attempt_duration_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^command_center_delivery_queue_depth \d+$/m);
+    expect(metrics).toMatch(/^command_center_delivery_oldest_pending_seconds \d+(\.\d+)?$/m);
   });
 
   it('retries on the schedule (driven by the clock), keeps the webhook-id, and ends failed', async () => {

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Histogram } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/time/clock.js';
 import { AppConfig } from '../config/app-config.js';
@@ -7,6 +9,7 @@ import { EventsService } from '../events/events.service.js';
 import { SYSTEM_ACTOR } from '../events/event.types.js';
 import { AttemptEntity, type AttemptErrorKind, type AttemptTrigger } from './attempt.entity.js';
 import type { DeliveryEntity } from './delivery.entity.js';
+import { DELIVERY_METRIC } from './deliveries.metrics.js';
 import { DispatchRepository, type AttemptOutcome } from './dispatch.repository.js';
 import type { EndpointEntity } from './endpoint.entity.js';
 import { RetrySchedule } from './retry-schedule.js';
@@ -37,6 +40,9 @@ export class AttemptRecorder {
     private readonly events: EventsService,
     private readonly clock: Clock,
     config: AppConfig,
+    @InjectMetric(DELIVERY_METRIC.deliveries) private readonly deliveriesTotal: Counter<'status'>,
+    @InjectMetric(DELIVERY_METRIC.attempts) private readonly attemptsTotal: Counter<'result'>,
+    @InjectMetric(DELIVERY_METRIC.attemptDuration) private readonly attemptDuration: Histogram,
   ) {
     this.schedule = new RetrySchedule(config.RETRY_SCHEDULE);
   }
@@ -81,6 +87,11 @@ export class AttemptRecorder {
           response_excerpt: result.responseExcerpt,
         } satisfies AttemptEntity),
       );
+      tx.afterCommit(() => {
+        this.attemptsTotal.inc({ result: result.errorKind ?? 'success' });
+        this.attemptDuration.observe(result.durationMs / 1000);
+        if (outcome.status !== 'pending') this.deliveriesTotal.inc({ status: outcome.status });
+      });
       if (!(await this.dispatch.finish(tx, delivery.id, owner, outcome, now))) return outcome; // another replica took over
       if (result.errorKind !== 'endpoint_disabled') {
         await this.dispatch.recordEndpointResult(

@@ -5,6 +5,8 @@ import { EventsModule } from '../events/events.module.js';
 import { AttemptEntity } from './attempt.entity.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveriesController } from './deliveries.controller.js';
+import { deliveryMetrics } from './deliveries.metrics.js';
+import { DeliveryQueueMetrics } from './delivery-queue-metrics.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { DispatchRepository } from './dispatch.repository.js';
 import { WebhookSender } from './webhook-sender.js';
@@ -24,6 +26,8 @@ import { EndpointControlService } from './endpoint-control.service.js';
   imports: [TypeOrmModule.forFeature([EndpointEntity, DeliveryEntity, AttemptEntity]), EventsModule],
   controllers: [DeliveriesController, EndpointsController],
   providers: [
+    ...deliveryMetrics,
+    DeliveryQueueMetrics,
     EndpointRepository,
     DeliveryRepository,
     DispatchRepository,

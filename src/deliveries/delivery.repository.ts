@@ -94,6 +94,19 @@ export class DeliveryRepository {
     return qb.getMany();
   }
 
+  /** Pending deliveries, and the earliest due time among those already due. */
+  async queueStats(now: Date): Promise<{ depth: number; oldestDueAt: Date | null }> {
+    const depth = await this.dataSource.manager.countBy(DeliveryEntity, { status: 'pending' });
+    const oldest = await this.dataSource
+      .createQueryBuilder(DeliveryEntity, 'd')
+      .where('d.status = :status', { status: 'pending' })
+      .andWhere('d.next_attempt_at <= :now', { now })
+      .orderBy('d.next_attempt_at', 'ASC')
+      .limit(1)
+      .getOne();
+    return { depth, oldestDueAt: oldest?.next_attempt_at ? new Date(oldest.next_attempt_at) : null };
+  }
+
   /** Deliveries created since `since`, per endpoint and status. */
   async countsSince(endpointIds: string[], since: Date): Promise<Map<string, StatusCounts>> {
     const counts = new Map<string, StatusCounts>();

@@ -1,9 +1,12 @@
 import { Injectable, PayloadTooLargeException } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import type { TenantScope } from '../common/auth/tenant-scope.js';
 import { Clock } from '../common/time/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { TransactionRunner, type Tx } from '../database/transaction-runner.js';
+import { DELIVERY_METRIC } from './deliveries.metrics.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { DeliveryEntity } from './delivery.entity.js';
 import { DeliveryRepository } from './delivery.repository.js';
@@ -33,13 +36,17 @@ export class IngestService {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly dispatcher: DeliveryDispatcher,
+    @InjectMetric(DELIVERY_METRIC.deliveries) private readonly deliveriesTotal: Counter<'status'>,
   ) {}
 
   async submit(input: SubmitDeliveryDto, scope: TenantScope): Promise<{ view: DeliveryView; created: boolean }> {
     const [item] = this.prepare([input], scope);
     const { delivery, created } = await this.runner.run(async (tx) => {
       const stored = await this.store(tx, item);
-      tx.afterCommit(() => this.dispatcher.poke());
+      tx.afterCommit(() => {
+        if (stored.created) this.deliveriesTotal.inc({ status: 'pending' });
+        this.dispatcher.poke();
+      });
       return stored;
     });
     return { view: deliveryView(delivery), created };
@@ -49,9 +56,12 @@ export class IngestService {
   async submitBatch(input: SubmitBatchDto, scope: TenantScope): Promise<BatchResultView> {
     const items = this.prepare(input.items, scope);
     const stored = await this.runner.run(async (tx) => {
-      const results = [];
+      const results: { delivery: DeliveryEntity; created: boolean }[] = [];
       for (const item of items) results.push(await this.store(tx, item));
-      tx.afterCommit(() => this.dispatcher.poke());
+      tx.afterCommit(() => {
+        this.deliveriesTotal.inc({ status: 'pending' }, results.filter((r) => r.created).length);
+        this.dispatcher.poke();
+      });
       return results;
     });
     const duplicates = stored.filter((s) => !s.created).length;
