@@ -80,6 +80,9 @@ export class AppConfig {
   @IntInRange(1, 10 * 1024 * 1024)
   DELIVERY_MAX_PAYLOAD_BYTES = 256 * 1024;
 
+  @IntInRange(1, 3650)
+  DELIVERY_RETENTION_DAYS = 30;
+
   @IntInRange(100, 120_000)
   DELIVERY_TIMEOUT_MS = 15_000;
 

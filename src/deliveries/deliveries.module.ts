@@ -7,6 +7,7 @@ import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveriesController } from './deliveries.controller.js';
 import { deliveryMetrics } from './deliveries.metrics.js';
 import { DeliveryQueueMetrics } from './delivery-queue-metrics.js';
+import { DeliveryRetentionService } from './delivery-retention.service.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { DispatchRepository } from './dispatch.repository.js';
 import { WebhookSender } from './webhook-sender.js';
@@ -39,6 +40,7 @@ import { EndpointControlService } from './endpoint-control.service.js';
     DeliveryDispatcher,
     ReplayService,
     EndpointControlService,
+    DeliveryRetentionService,
   ],
 })
 export class DeliveriesModule implements OnModuleInit {

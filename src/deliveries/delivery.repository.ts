@@ -94,6 +94,34 @@ export class DeliveryRepository {
     return qb.getMany();
   }
 
+  /** Up to `limit` finished deliveries completed before `cutoff`, deleted (their attempts cascade). */
+  async deleteFinishedBefore(tx: Tx, cutoff: Date, limit: number): Promise<number> {
+    const rows = await tx.manager
+      .createQueryBuilder(DeliveryEntity, 'd')
+      .select('d.id')
+      .where('d.status IN (:...done)', { done: ['success', 'failed'] })
+      .andWhere('d.completed_at < :cutoff', { cutoff })
+      .orderBy('d.completed_at', 'ASC')
+      .limit(limit)
+      .getMany();
+    if (!rows.length) return 0;
+    await tx.manager
+      .createQueryBuilder()
+      .delete()
+      .from(DeliveryEntity)
+      .where('id IN (:...ids)', { ids: rows.map((r) => r.id) })
+      .execute();
+    return rows.length;
+  }
+
+  /** Stats buckets older than `cutoff`. */
+  async deleteStatsBefore(tx: Tx, cutoff: Date): Promise<void> {
+    await tx.manager.query(
+      `DELETE FROM delivery_stats_5m WHERE bucket_start < ${tx.dialect === 'postgres' ? '$1' : '?'}`,
+      [tx.dialect === 'postgres' ? cutoff : cutoff.toISOString().replace('T', ' ').replace('Z', '')],
+    );
+  }
+
   /** Pending deliveries, and the earliest due time among those already due. */
   async queueStats(now: Date): Promise<{ depth: number; oldestDueAt: Date | null }> {
     const depth = await this.dataSource.manager.countBy(DeliveryEntity, { status: 'pending' });
