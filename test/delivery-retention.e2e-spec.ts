@@ -29,7 +29,7 @@ describe.each(testDialects())('delivery retention (%s)', (dialect) => {
   });
 
   const count = async (table: string) =>
-    Number(((await t.app.get(DataSource).query(`SELECT COUNT(*) AS n FROM ${table}`)) as { n: string }[])[0].n);
+    Number((await t.app.get(DataSource).query<{ n: string }[]>(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
 
   it('deletes finished deliveries and their attempts past retention, never pending ones; stats stay 35 days', async () => {
     const held = await t
@@ -58,7 +58,7 @@ describe.each(testDialects())('delivery retention (%s)', (dialect) => {
     clock.advance(2 * 86_400_000);
     expect(await retention.purgeNow()).toBe(3);
     const left = await t.http().get('/alerts/deliveries/history').set(OPERATOR).expect(200);
-    expect(left.body.items.map((d: { status: string }) => d.status)).toEqual(['pending']);
+    expect((left.body as { items: { status: string }[] }).items.map((d) => d.status)).toEqual(['pending']);
     expect(await count('delivery_attempts')).toBe(0);
     expect(await count('delivery_stats_5m')).toBeGreaterThan(0);
     clock.advance(40 * 86_400_000);

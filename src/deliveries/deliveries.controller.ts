@@ -20,6 +20,8 @@ import { HistoryQueryDto } from './dto/history-query.dto.js';
 import { IngestService } from './ingest.service.js';
 import { ReplayQueryDto } from './dto/replay-query.dto.js';
 import { ReplayService } from './replay.service.js';
+import { BulkReplayService } from './bulk-replay.service.js';
+import { BulkReplayDto, ReplayJobView } from './dto/bulk-replay.dto.js';
 import { CurrentActor } from '../events/actor.js';
 import type { Actor } from '../events/event.types.js';
 
@@ -30,6 +32,7 @@ export class DeliveriesController {
     private readonly ingest: IngestService,
     private readonly history: DeliveryHistoryService,
     private readonly replays: ReplayService,
+    private readonly bulk: BulkReplayService,
   ) {}
 
   @Post()
@@ -72,6 +75,34 @@ export class DeliveriesController {
   @ApiOkResponse({ type: HistoryPageView })
   list(@Query() query: HistoryQueryDto, @CurrentScope() scope: TenantScope): Promise<HistoryPageView> {
     return this.history.history(scope, query);
+  }
+
+  @Post('replay')
+  @Roles('operator')
+  @AuditAction('delivery.bulk_replay')
+  @ApiOperation({
+    summary: 'Recover: requeue the failed deliveries of a window (<= 14 days, <= 10,000) in the background',
+    description:
+      'One running job per endpoint (409). dry_run only counts. Poll GET /alerts/deliveries/replay/{job_id}.',
+  })
+  @ApiAcceptedResponse({ type: ReplayJobView })
+  @ApiConflictResponse({ type: ErrorResponseDto })
+  bulkReplay(
+    @Body() body: BulkReplayDto,
+    @CurrentScope() scope: TenantScope,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ReplayJobView> {
+    res.status(202);
+    return this.bulk.start(body, scope, actor);
+  }
+
+  @Get('replay/:jobId')
+  @Roles('operator')
+  @ApiOperation({ summary: 'A recover job: status and counts' })
+  @ApiOkResponse({ type: ReplayJobView })
+  bulkReplayStatus(@Param('jobId') jobId: string, @CurrentScope() scope: TenantScope): Promise<ReplayJobView> {
+    return this.bulk.get(jobId, scope);
   }
 
   @Post(':id/replay')

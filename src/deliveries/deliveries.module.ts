@@ -20,11 +20,14 @@ import { EndpointsController } from './endpoints.controller.js';
 import { EndpointsService } from './endpoints.service.js';
 import { IngestService } from './ingest.service.js';
 import { ReplayService } from './replay.service.js';
+import { BulkReplayService } from './bulk-replay.service.js';
+import { ReplayJobEntity } from './replay-job.entity.js';
+import { ReplayJobRepository } from './replay-job.repository.js';
 import { EndpointControlService } from './endpoint-control.service.js';
 
 /** Endpoints and deliveries: ingest, signed dispatch with retries, attempts, history and detail. */
 @Module({
-  imports: [TypeOrmModule.forFeature([EndpointEntity, DeliveryEntity, AttemptEntity]), EventsModule],
+  imports: [TypeOrmModule.forFeature([EndpointEntity, DeliveryEntity, AttemptEntity, ReplayJobEntity]), EventsModule],
   controllers: [DeliveriesController, EndpointsController],
   providers: [
     ...deliveryMetrics,
@@ -41,6 +44,8 @@ import { EndpointControlService } from './endpoint-control.service.js';
     ReplayService,
     EndpointControlService,
     DeliveryRetentionService,
+    ReplayJobRepository,
+    BulkReplayService,
   ],
 })
 export class DeliveriesModule implements OnModuleInit {

@@ -16,6 +16,13 @@ export interface DeliveryFilter {
 
 export type StatusCounts = Record<DeliveryStatus, number>;
 
+export interface ReplayWindow {
+  tenantId: string | null;
+  endpointUrl: string | null;
+  since: Date;
+  until: Date;
+}
+
 /** The only place that queries `deliveries`. */
 @Injectable()
 export class DeliveryRepository {
@@ -91,6 +98,32 @@ export class DeliveryRepository {
     } else if (skip > 0) {
       qb.offset(skip);
     }
+    return qb.getMany();
+  }
+
+  /** Failed deliveries created in a window (a bulk recover's selection). */
+  private failedIn(w: ReplayWindow) {
+    const qb = this.dataSource
+      .createQueryBuilder(DeliveryEntity, 'd')
+      .where('d.status = :failed', { failed: 'failed' })
+      .andWhere('d.created_at >= :since AND d.created_at <= :until', { since: w.since, until: w.until });
+    if (w.tenantId) qb.andWhere('d.tenant_id = :tenantId', { tenantId: w.tenantId });
+    if (w.endpointUrl) qb.andWhere('d.endpoint_url = :url', { url: w.endpointUrl });
+    return qb;
+  }
+
+  countFailedIn(w: ReplayWindow): Promise<number> {
+    return this.failedIn(w).getCount();
+  }
+
+  /** The next `limit` failed deliveries of the window after `after`, oldest first. */
+  failedBatch(w: ReplayWindow, after: Keyset | undefined, limit: number): Promise<DeliveryEntity[]> {
+    const qb = this.failedIn(w).orderBy('d.created_at', 'ASC').addOrderBy('d.id', 'ASC').limit(limit);
+    if (after)
+      qb.andWhere('(d.created_at > :at OR (d.created_at = :at AND d.id > :afterId))', {
+        at: after.createdAt,
+        afterId: after.id,
+      });
     return qb.getMany();
   }
 

@@ -28,8 +28,9 @@ export class WebhookReceiver {
         const path = (req.url ?? '/').split('?')[0];
         this.hooks.push({ path, headers: req.headers, body });
         if (path.startsWith('/flaky-')) {
-          const seen = (this.flaky.get(path) ?? 0) + 1;
-          this.flaky.set(path, seen);
+          // Counted per full URL, so endpoints that differ by query string fail independently.
+          const seen = (this.flaky.get(req.url ?? path) ?? 0) + 1;
+          this.flaky.set(req.url ?? path, seen);
           res.writeHead(seen <= Number(path.slice(7)) ? 500 : 200).end('flaky');
           return;
         }

@@ -3,6 +3,7 @@ import { CreateEvents1764180000000 } from './1764180000000-CreateEvents.js';
 import { CreateDeliveries1764190000000 } from './1764190000000-CreateDeliveries.js';
 import { AddDispatch1764200000000 } from './1764200000000-AddDispatch.js';
 import { AddPendingTrigger1764210000000 } from './1764210000000-AddPendingTrigger.js';
+import { CreateReplayJobs1764220000000 } from './1764220000000-CreateReplayJobs.js';
 
 /** PostgreSQL migrations in order; each feature adds its own (`<epoch>-<PascalName>.ts`). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -11,4 +12,5 @@ export const postgresMigrations: MixedList<Function> = [
   CreateDeliveries1764190000000,
   AddDispatch1764200000000,
   AddPendingTrigger1764210000000,
+  CreateReplayJobs1764220000000,
 ];
