@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { LifecycleService } from '../common/lifecycle/lifecycle.service.js';
+import { PeriodicTask } from '../common/lifecycle/periodic-task.js';
 import { Clock } from '../common/time/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { TransactionRunner } from '../database/transaction-runner.js';
@@ -15,8 +16,7 @@ const MIN_STATS_DAYS = 35;
 @Injectable()
 export class DeliveryRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DeliveryRetentionService.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
+  private readonly task: PeriodicTask<number>;
 
   constructor(
     private readonly deliveries: DeliveryRepository,
@@ -24,27 +24,21 @@ export class DeliveryRetentionService implements OnApplicationBootstrap, OnAppli
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly lifecycle: LifecycleService,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.purgeNow(), INTERVAL_MS);
-    this.timer.unref();
+  ) {
+    this.task = new PeriodicTask('delivery retention', INTERVAL_MS, () => this.purge(), 0, this.logger);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+  onApplicationBootstrap(): void {
+    this.task.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   /** Returns how many deliveries were deleted. Pending deliveries are never deleted. */
   purgeNow(): Promise<number> {
-    this.running ??= this.purge()
-      .catch((err: unknown) => {
-        this.logger.warn({ err }, 'delivery retention failed; will retry');
-        return 0;
-      })
-      .finally(() => (this.running = null));
-    return this.running;
+    return this.task.runNow();
   }
 
   private async purge(): Promise<number> {

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { LifecycleService } from '../common/lifecycle/lifecycle.service.js';
+import { PeriodicTask } from '../common/lifecycle/periodic-task.js';
 import { Clock } from '../common/time/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { TransactionRunner } from '../database/transaction-runner.js';
@@ -16,8 +17,7 @@ const DAY_MS = 86_400_000;
 @Injectable()
 export class EventRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventRetentionService.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
+  private readonly task: PeriodicTask<number>;
 
   constructor(
     private readonly events: EventRepository,
@@ -25,27 +25,27 @@ export class EventRetentionService implements OnApplicationBootstrap, OnApplicat
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly lifecycle: LifecycleService,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.purgeNow(), this.config.EVENT_RETENTION_INTERVAL_S * 1000);
-    this.timer.unref();
+  ) {
+    this.task = new PeriodicTask(
+      'event retention',
+      this.config.EVENT_RETENTION_INTERVAL_S * 1000,
+      () => this.purge(),
+      0,
+      this.logger,
+    );
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+  onApplicationBootstrap(): void {
+    this.task.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   /** Purges everything past retention; returns how many events were deleted. */
   purgeNow(): Promise<number> {
-    this.running ??= this.purge()
-      .catch((err: unknown) => {
-        this.logger.warn({ err }, 'event retention failed; will retry');
-        return 0;
-      })
-      .finally(() => (this.running = null));
-    return this.running;
+    return this.task.runNow();
   }
 
   private async purge(): Promise<number> {

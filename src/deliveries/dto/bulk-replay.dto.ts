@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, IsUrl, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsOptional, Matches } from 'class-validator';
 import { IsoDateTime } from '../../common/validation/validators.js';
-import { TENANT_PATTERN } from './delivery-inputs.dto.js';
+import { EndpointUrl, TENANT_PATTERN } from './delivery-inputs.dto.js';
 
 export class BulkReplayDto {
   @ApiPropertyOptional({ example: 'acme-corp' })
@@ -11,12 +11,7 @@ export class BulkReplayDto {
 
   @ApiPropertyOptional({ example: 'https://api.acme.example/webhooks' })
   @IsOptional()
-  @IsString()
-  @MaxLength(2048)
-  @IsUrl(
-    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
-    { message: 'must be an absolute http or https URL' },
-  )
+  @EndpointUrl()
   endpoint_url?: string;
 
   @ApiProperty({ example: '2026-11-25T00:00:00Z', description: 'Deliveries created at or after this time' })

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -25,15 +26,18 @@ const URL_OPTIONS = {
 const URL_MESSAGE = 'must be an absolute http or https URL';
 export const MAX_BATCH_ITEMS = 500;
 
+/** An absolute http(s) URL of at most 2,048 characters: where webhooks go. */
+export function EndpointUrl(): PropertyDecorator {
+  return applyDecorators(IsString(), MaxLength(2048), IsUrl(URL_OPTIONS, { message: URL_MESSAGE }));
+}
+
 export class RegisterEndpointDto {
   @ApiProperty({ example: 'acme-corp' })
   @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
   tenant_id!: string;
 
   @ApiProperty({ example: 'https://api.example.com/webhooks' })
-  @IsString()
-  @MaxLength(2048)
-  @IsUrl(URL_OPTIONS, { message: URL_MESSAGE })
+  @EndpointUrl()
   url!: string;
 
   @ApiPropertyOptional({ description: 'Signing secret (`whsec_` + base64); generated when absent' })
@@ -48,9 +52,7 @@ export class SubmitDeliveryDto {
   tenant_id!: string;
 
   @ApiProperty({ example: 'https://api.example.com/webhooks', maxLength: 2048 })
-  @IsString()
-  @MaxLength(2048)
-  @IsUrl(URL_OPTIONS, { message: URL_MESSAGE })
+  @EndpointUrl()
   endpoint_url!: string;
 
   @ApiProperty({ example: 'invoice.paid' })

@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsIn, IsOptional, IsString, IsUrl, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { BoundedInt, CommaList, IsoDateTime } from '../../common/validation/validators.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../delivery.entity.js';
-import { TENANT_PATTERN } from './delivery-inputs.dto.js';
+import { EndpointUrl, TENANT_PATTERN } from './delivery-inputs.dto.js';
 
 export const MAX_SKIP = 10_000;
 
@@ -21,12 +21,7 @@ export class HistoryQueryDto {
 
   @ApiPropertyOptional()
   @IsOptional()
-  @IsString()
-  @MaxLength(2048)
-  @IsUrl(
-    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
-    { message: 'must be an absolute http or https URL' },
-  )
+  @EndpointUrl()
   endpoint_url?: string;
 
   @ApiPropertyOptional({ example: 'invoice.paid' })
