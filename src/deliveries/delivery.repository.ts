@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, In, type EntityManager } from 'typeorm';
 import type { Keyset } from '../common/pagination/cursor.js';
 import type { Tx } from '../database/transaction-runner.js';
 import { AttemptEntity } from './attempt.entity.js';
@@ -28,8 +28,22 @@ export interface ReplayWindow {
 export class DeliveryRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  insert(manager: EntityManager, delivery: DeliveryEntity): Promise<unknown> {
-    return manager.insert(DeliveryEntity, delivery);
+  insert(manager: EntityManager, deliveries: DeliveryEntity | DeliveryEntity[]): Promise<unknown> {
+    return manager.insert(DeliveryEntity, deliveries);
+  }
+
+  /** Deliveries holding any of these idempotency keys, for these tenants. */
+  findByIdempotencyKeys(manager: EntityManager, tenantIds: string[], keys: string[]): Promise<DeliveryEntity[]> {
+    if (!keys.length) return Promise.resolve([]);
+    return manager
+      .createQueryBuilder(DeliveryEntity, 'd')
+      .where('d.tenant_id IN (:...tenantIds)', { tenantIds })
+      .andWhere('d.idempotency_key IN (:...keys)', { keys })
+      .getMany();
+  }
+
+  async releaseIdempotencyKeys(manager: EntityManager, ids: string[]): Promise<void> {
+    if (ids.length) await manager.update(DeliveryEntity, { id: In(ids) }, { idempotency_key: null });
   }
 
   findById(id: string): Promise<DeliveryEntity | null> {
@@ -68,15 +82,6 @@ export class DeliveryRepository {
     });
   }
 
-  findByIdempotencyKey(manager: EntityManager, tenantId: string, key: string): Promise<DeliveryEntity | null> {
-    return manager.findOneBy(DeliveryEntity, { tenant_id: tenantId, idempotency_key: key });
-  }
-
-  /** Frees a key whose 24 h window has passed, so it can name a new delivery. */
-  async releaseIdempotencyKey(manager: EntityManager, id: string): Promise<void> {
-    await manager.update(DeliveryEntity, { id }, { idempotency_key: null });
-  }
-
   /** Newest first; keyset after `cursor`, or offset `skip`. Returns up to `limit` rows. */
   page(filter: DeliveryFilter, limit: number, skip: number, cursor?: Keyset): Promise<DeliveryEntity[]> {
     const qb = this.dataSource
@@ -91,7 +96,7 @@ export class DeliveryRepository {
     if (filter.start) qb.andWhere('d.created_at >= :start', { start: filter.start });
     if (filter.end) qb.andWhere('d.created_at <= :end', { end: filter.end });
     if (cursor) {
-      qb.andWhere('(d.created_at < :at OR (d.created_at = :at AND d.id < :cursorId))', {
+      qb.andWhere('(d.created_at, d.id) < (:at, :cursorId)', {
         at: cursor.createdAt,
         cursorId: cursor.id,
       });
@@ -120,7 +125,7 @@ export class DeliveryRepository {
   failedBatch(w: ReplayWindow, after: Keyset | undefined, limit: number): Promise<DeliveryEntity[]> {
     const qb = this.failedIn(w).orderBy('d.created_at', 'ASC').addOrderBy('d.id', 'ASC').limit(limit);
     if (after)
-      qb.andWhere('(d.created_at > :at OR (d.created_at = :at AND d.id > :afterId))', {
+      qb.andWhere('(d.created_at, d.id) > (:at, :afterId)', {
         at: after.createdAt,
         afterId: after.id,
       });

@@ -16,6 +16,18 @@ export class EndpointRepository {
     return manager.findOneBy(EndpointEntity, { tenant_id: tenantId, url });
   }
 
+  /** Inserts the rows whose (tenant, url) is new; returns every requested endpoint, stored. */
+  async insertManyIfAbsent(manager: EntityManager, candidates: EndpointEntity[]): Promise<EndpointEntity[]> {
+    await manager.createQueryBuilder().insert().into(EndpointEntity).values(candidates).orIgnore().execute();
+    const stored = await manager
+      .createQueryBuilder(EndpointEntity, 'e')
+      .where('e.tenant_id IN (:...tenants)', { tenants: [...new Set(candidates.map((c) => c.tenant_id))] })
+      .andWhere('e.url IN (:...urls)', { urls: [...new Set(candidates.map((c) => c.url))] })
+      .getMany();
+    const wanted = new Set(candidates.map((c) => `${c.tenant_id}\n${c.url}`));
+    return stored.filter((e) => wanted.has(`${e.tenant_id}\n${e.url}`));
+  }
+
   /** Inserts unless the (tenant, url) row exists; returns the row either way and whether it is new. */
   async insertIfAbsent(
     manager: EntityManager,
@@ -50,7 +62,7 @@ export class EndpointRepository {
       .limit(limit);
     if (tenantId !== undefined) qb.andWhere('e.tenant_id = :tenantId', { tenantId });
     if (after) {
-      qb.andWhere('(e.created_at < :at OR (e.created_at = :at AND e.id < :id))', { at: after.createdAt, id: after.id });
+      qb.andWhere('(e.created_at, e.id) < (:at, :id)', { at: after.createdAt, id: after.id });
     }
     return qb.getMany();
   }

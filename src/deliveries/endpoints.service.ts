@@ -30,8 +30,25 @@ export class EndpointsService {
 
   /** The endpoint for (tenant, url), created with a fresh (or the given) secret if it is new. */
   ensure(manager: EntityManager, tenantId: string, url: string, secret?: string) {
+    return this.endpoints.insertIfAbsent(manager, this.newEndpoint(tenantId, url, this.clock.now(), secret));
+  }
+
+  /** Endpoints for many (tenant, url) pairs at once, keyed `tenant\nurl`; new ones are created. */
+  async ensureMany(
+    manager: EntityManager,
+    pairs: { tenantId: string; url: string }[],
+  ): Promise<Map<string, EndpointEntity>> {
     const now = this.clock.now();
-    const candidate = Object.assign(new EndpointEntity(), {
+    const unique = new Map(pairs.map((p) => [`${p.tenantId}\n${p.url}`, p]));
+    const stored = await this.endpoints.insertManyIfAbsent(
+      manager,
+      [...unique.values()].map((p) => this.newEndpoint(p.tenantId, p.url, now)),
+    );
+    return new Map(stored.map((e) => [`${e.tenant_id}\n${e.url}`, e]));
+  }
+
+  private newEndpoint(tenantId: string, url: string, now: Date, secret?: string): EndpointEntity {
+    return Object.assign(new EndpointEntity(), {
       id: randomUUID(),
       tenant_id: tenantId,
       url,
@@ -48,7 +65,6 @@ export class EndpointsService {
       created_at: now,
       updated_at: now,
     } satisfies EndpointEntity);
-    return this.endpoints.insertIfAbsent(manager, candidate);
   }
 
   register(

@@ -12,6 +12,7 @@ import { DeliveryEntity } from './delivery.entity.js';
 import { DeliveryRepository } from './delivery.repository.js';
 import type { SubmitBatchDto, SubmitDeliveryDto } from './dto/delivery-inputs.dto.js';
 import type { BatchResultView, DeliveryView } from './dto/delivery-views.dto.js';
+import type { EndpointEntity } from './endpoint.entity.js';
 import { EndpointsService } from './endpoints.service.js';
 import { deliveryView } from './views.js';
 
@@ -40,36 +41,42 @@ export class IngestService {
   ) {}
 
   async submit(input: SubmitDeliveryDto, scope: TenantScope): Promise<{ view: DeliveryView; created: boolean }> {
-    const [item] = this.prepare([input], scope);
-    const { delivery, created } = await this.runner.run(async (tx) => {
-      const stored = await this.store(tx, item);
-      tx.afterCommit(() => {
-        if (stored.created) this.deliveriesTotal.inc({ status: 'pending' });
-        this.dispatcher.poke();
-      });
-      return stored;
-    });
-    return { view: deliveryView(delivery), created };
+    const [stored] = await this.storeInTransaction(this.prepare([input], scope));
+    return { view: deliveryView(stored.delivery), created: stored.created };
   }
 
   /** All or nothing: one transaction for the whole batch. */
   async submitBatch(input: SubmitBatchDto, scope: TenantScope): Promise<BatchResultView> {
-    const items = this.prepare(input.items, scope);
-    const stored = await this.runner.run(async (tx) => {
-      const results: { delivery: DeliveryEntity; created: boolean }[] = [];
-      for (const item of items) results.push(await this.store(tx, item));
-      tx.afterCommit(() => {
-        this.deliveriesTotal.inc({ status: 'pending' }, results.filter((r) => r.created).length);
-        this.dispatcher.poke();
-      });
-      return results;
-    });
+    const stored = await this.storeInTransaction(this.prepare(input.items, scope));
     const duplicates = stored.filter((s) => !s.created).length;
     return {
       items: stored.map((s, index) => ({ index, id: s.delivery.id, duplicate: !s.created })),
       accepted: stored.length - duplicates,
       duplicates,
     };
+  }
+
+  /**
+   * Stores the items in one transaction. Two requests racing with the same new idempotency key
+   * collide on the unique index: the loser tries once more and then finds the winner's delivery.
+   */
+  private async storeInTransaction(items: Prepared[]): Promise<Stored[]> {
+    const attempt = () =>
+      this.runner.run(async (tx) => {
+        const stored = await this.storeAll(tx, items);
+        tx.afterCommit(() => {
+          const created = stored.filter((s) => s.created).length;
+          if (created) this.deliveriesTotal.inc({ status: 'pending' }, created);
+          this.dispatcher.poke();
+        });
+        return stored;
+      });
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      return attempt();
+    }
   }
 
   /** Checks tenant scope and payload sizes before anything is written. */
@@ -90,20 +97,53 @@ export class IngestService {
     return prepared;
   }
 
-  private async store(
-    tx: Tx,
-    { input, body, bytes }: Prepared,
-  ): Promise<{ delivery: DeliveryEntity; created: boolean }> {
+  /** Set-wise: one query for the idempotency keys, two for the endpoints, one insert. */
+  private async storeAll(tx: Tx, items: Prepared[]): Promise<Stored[]> {
     const now = this.clock.now();
-    if (input.idempotency_key) {
-      const earlier = await this.deliveries.findByIdempotencyKey(tx.manager, input.tenant_id, input.idempotency_key);
-      if (earlier && now.getTime() - new Date(earlier.created_at).getTime() < IDEMPOTENCY_WINDOW_MS) {
-        return { delivery: earlier, created: false };
-      }
-      if (earlier) await this.deliveries.releaseIdempotencyKey(tx.manager, earlier.id);
+    const keyOf = (i: Prepared) =>
+      i.input.idempotency_key ? `${i.input.tenant_id}\n${i.input.idempotency_key}` : null;
+    const keyed = items.filter((i) => i.input.idempotency_key);
+    const earlier = await this.deliveries.findByIdempotencyKeys(
+      tx.manager,
+      [...new Set(keyed.map((i) => i.input.tenant_id))],
+      [...new Set(keyed.map((i) => i.input.idempotency_key!))],
+    );
+    const byKey = new Map<string, DeliveryEntity>();
+    const expired: string[] = [];
+    for (const d of earlier) {
+      if (now.getTime() - new Date(d.created_at).getTime() < IDEMPOTENCY_WINDOW_MS)
+        byKey.set(`${d.tenant_id}\n${d.idempotency_key}`, d);
+      else expired.push(d.id);
     }
-    const { endpoint } = await this.endpoints.ensure(tx.manager, input.tenant_id, input.endpoint_url);
-    const delivery = Object.assign(new DeliveryEntity(), {
+    await this.deliveries.releaseIdempotencyKeys(tx.manager, expired);
+    const fresh = items.filter((i) => !byKey.has(keyOf(i) ?? ''));
+    const endpoints = fresh.length
+      ? await this.endpoints.ensureMany(
+          tx.manager,
+          fresh.map((i) => ({ tenantId: i.input.tenant_id, url: i.input.endpoint_url })),
+        )
+      : new Map<string, EndpointEntity>();
+    const results: Stored[] = [];
+    const toInsert: DeliveryEntity[] = [];
+    for (const item of items) {
+      const key = keyOf(item);
+      const original = key ? byKey.get(key) : undefined;
+      if (original) {
+        results.push({ delivery: original, created: false });
+        continue;
+      }
+      const endpoint = endpoints.get(`${item.input.tenant_id}\n${item.input.endpoint_url}`)!;
+      const delivery = this.newDelivery(item, endpoint, now);
+      toInsert.push(delivery);
+      if (key) byKey.set(key, delivery); // a key repeated within the batch is a duplicate too
+      results.push({ delivery, created: true });
+    }
+    if (toInsert.length) await this.deliveries.insert(tx.manager, toInsert);
+    return results;
+  }
+
+  private newDelivery({ input, body, bytes }: Prepared, endpoint: EndpointEntity, now: Date): DeliveryEntity {
+    return Object.assign(new DeliveryEntity(), {
       id: randomUUID(),
       tenant_id: input.tenant_id,
       endpoint_id: endpoint.id,
@@ -124,7 +164,16 @@ export class IngestService {
       lease_expires_at: null,
       pending_trigger: null,
     } satisfies DeliveryEntity);
-    await this.deliveries.insert(tx.manager, delivery);
-    return { delivery, created: true };
   }
+}
+
+interface Stored {
+  delivery: DeliveryEntity;
+  created: boolean;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  const code = e?.driverError?.code ?? e?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
