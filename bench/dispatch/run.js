@@ -132,7 +132,7 @@ async function waitForReady(child) {
   if (outcome === 'timeout') throw new BenchError(`${child.name} did not start within ${STARTUP_TIMEOUT_MS / 1000} s`);
 }
 
-/** SIGTERM, then SIGKILL after 5 s (the helpers' own stop runs only at the very end). */
+/** SIGTERM, then SIGKILL after 5 s (bench/support's own stop runs only at the very end). */
 async function stopService(child) {
   if (!isRunning(child)) return;
   child.proc.kill('SIGTERM');
