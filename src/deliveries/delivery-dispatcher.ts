@@ -61,6 +61,11 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
     clearTimeout(grace);
   }
 
+  /** Free slots worth a claim while attempts are still in flight. */
+  private get minClaim(): number {
+    return Math.max(1, Math.min(8, Math.floor(this.config.DISPATCH_CONCURRENCY / 4)));
+  }
+
   get inFlightCount(): number {
     return this.inFlight.size;
   }
@@ -85,6 +90,8 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
   private async tick(): Promise<void> {
     const capacity = this.config.DISPATCH_CONCURRENCY - this.inFlight.size;
     if (capacity <= 0 || this.lifecycle.shuttingDown) return;
+    // Claim in batches: a claim is a transaction, and one per finished attempt would double them.
+    if (this.inFlight.size > 0 && capacity < this.minClaim) return;
     const saturated = [...this.perEndpoint].filter(([, n]) => n >= this.config.DISPATCH_PER_ENDPOINT).map(([id]) => id);
     const now = this.clock.now();
     const leaseUntil = new Date(now.getTime() + this.config.DELIVERY_TIMEOUT_MS + LEASE_MARGIN_MS);

@@ -111,6 +111,10 @@ export class DispatchRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /**
+   * Success on a healthy endpoint that was updated within the last second changes nothing worth
+   * a write: skipping it keeps busy endpoints from becoming a hot row.
+   */
   async recordEndpointResult(
     tx: Tx,
     endpoint: EndpointEntity,
@@ -118,6 +122,9 @@ export class DispatchRepository {
     now: Date,
     disableReason?: string,
   ): Promise<void> {
+    const healthy = success && !disableReason && endpoint.consecutive_failures === 0 && endpoint.state === 'active';
+    if (healthy && endpoint.last_success_at && now.getTime() - new Date(endpoint.last_success_at).getTime() < 1000)
+      return;
     const changes: Partial<EndpointEntity> = success
       ? { last_success_at: now, consecutive_failures: 0, updated_at: now }
       : { last_failure_at: now, consecutive_failures: endpoint.consecutive_failures + 1, updated_at: now };
