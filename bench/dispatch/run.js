@@ -4,7 +4,7 @@
 // empty. Reports completed attempts per second, duplicates and the service's peak RSS. See README.md.
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
 import pg from 'pg';
 import {
+  acquireLock,
   BenchError,
   describeExit,
   envValue,
@@ -23,13 +24,16 @@ import {
   httpGet,
   interrupt,
   isRunning,
+  LOCK_GIVE_UP_MS,
   log,
   makeTempDir,
   positiveInt,
+  releaseLock,
   ROOT,
   runBench,
   settlesWithin,
   startChild,
+  startScriptNodeFlags,
   STARTUP_TIMEOUT_MS,
   waitForOk,
 } from '../support/processes.js';
@@ -43,9 +47,6 @@ const TARGET_RATE = 1_000; // completed attempts per second
 const TARGET_RSS_MB = 256;
 const RSS_SAMPLE_MS = 500;
 const PROGRESS_MS = 5_000;
-const LOCK_DIR = '/tmp/command-center-bench.lock.d';
-const LOCK_RETRY_MS = 500;
-const LOCK_TIMEOUT_MS = 15 * 60_000;
 /** After completion, how long to keep listening for late duplicates. */
 const SETTLE_MS = 2_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -53,47 +54,6 @@ const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 // The service's defaults, stated in the output (the variables are removed from its environment).
 const DISPATCH_CONCURRENCY = 32;
 const DISPATCH_PER_ENDPOINT = 4;
-
-// ---------------------------------------------------------------------------------------------
-// The exclusive lock around the measured phase (other benchmarks share this machine).
-
-let lockHeld = false;
-
-function releaseLock() {
-  if (!lockHeld) return;
-  lockHeld = false;
-  try {
-    rmdirSync(LOCK_DIR);
-  } catch (err) {
-    log(`could not remove ${LOCK_DIR}: ${err.message}`);
-  }
-}
-// A path that skips `finally` (process.exit on a second Ctrl-C) must not leave the lock behind.
-process.on('exit', releaseLock);
-
-/** mkdir is atomic: whoever creates the directory holds the lock. Returns the wait in ms. */
-async function acquireLock() {
-  const started = performance.now();
-  let told = false;
-  for (;;) {
-    interrupt.signal.throwIfAborted();
-    try {
-      mkdirSync(LOCK_DIR);
-      lockHeld = true;
-      return performance.now() - started;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-    }
-    if (performance.now() - started > LOCK_TIMEOUT_MS) {
-      throw new BenchError(`${LOCK_DIR} still held by another benchmark after ${LOCK_TIMEOUT_MS / 60_000} min`);
-    }
-    if (!told) {
-      log(`waiting for ${LOCK_DIR} (another benchmark is measuring)`);
-      told = true;
-    }
-    await sleep(LOCK_RETRY_MS, undefined, { signal: interrupt.signal });
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Children.
@@ -173,13 +133,6 @@ function startRssSampler(pid) {
       return stats;
     },
   };
-}
-
-/** The Node flags `npm start` passes before dist/main.js (e.g. the heap limit). */
-function startScriptNodeFlags() {
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const words = String(pkg.scripts?.start ?? '').split(/\s+/);
-  return words[0] === 'node' ? words.slice(1).filter((w) => w.startsWith('--')) : [];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,7 +370,7 @@ async function main() {
   serviceDbUrl.pathname = `/${dbName}`;
 
   // Bounds the whole run: start-ups, ingest (generous), the lock wait and the measured phase.
-  const budgetS = Math.ceil(4 * (STARTUP_TIMEOUT_MS / 1000) + 300 + LOCK_TIMEOUT_MS / 1000 + timeoutS + 60);
+  const budgetS = Math.ceil(4 * (STARTUP_TIMEOUT_MS / 1000) + 300 + LOCK_GIVE_UP_MS / 1000 + timeoutS + 60);
   const watchdog = setTimeout(() => {
     log(`\ntime budget of ${budgetS} s exceeded: stopping`);
     interrupt.abort(new BenchError(`the run exceeded its time budget of ${budgetS} s; no figures`));

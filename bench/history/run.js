@@ -4,15 +4,15 @@
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { URL } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import {
+  acquireLock,
   BenchError,
   describeExit,
   envValue,
@@ -24,6 +24,7 @@ import {
   log,
   makeTempDir,
   positiveInt,
+  releaseLock,
   ROOT,
   runBench,
   settlesWithin,
@@ -47,10 +48,6 @@ const SEED_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 const FIRST_P99_MAX_MS = 50;
 const CURSOR_P99_MAX_MS = 50;
 const CURSOR_TO_FIRST_MAX = 1.5;
-// Exclusive lock shared with the other benchmarks of this machine, held only while measuring.
-const LOCK_DIR = '/tmp/command-center-bench.lock.d';
-const LOCK_RETRY_MS = 500;
-const LOCK_TIMEOUT_MS = 15 * 60_000;
 
 const EVENT_TYPES = [
   // [event type, cumulative share]
@@ -64,40 +61,7 @@ const EVENT_TYPES = [
 ];
 
 let activeRun;
-let lockHeld = false;
 let dropOnExit; // { adminUrl, dbName } while the database exists
-
-// ---------------------------------------------------------------------------------------------
-// Lock
-
-async function acquireLock() {
-  const deadline = Date.now() + LOCK_TIMEOUT_MS;
-  let announced = false;
-  for (;;) {
-    try {
-      mkdirSync(LOCK_DIR);
-      lockHeld = true;
-      return;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-    }
-    if (Date.now() >= deadline) {
-      throw new BenchError(
-        `${LOCK_DIR} still held by another benchmark after ${LOCK_TIMEOUT_MS / 60_000} min ` +
-          '(remove it by hand if no benchmark is running)',
-      );
-    }
-    if (!announced) log(`waiting for ${LOCK_DIR} (another benchmark is measuring)`);
-    announced = true;
-    await sleep(LOCK_RETRY_MS, undefined, { signal: interrupt.signal });
-  }
-}
-
-function releaseLock() {
-  if (!lockHeld) return;
-  lockHeld = false;
-  rmSync(LOCK_DIR, { recursive: true, force: true });
-}
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
@@ -493,7 +457,7 @@ async function main() {
     const figures = [];
     await acquireLock();
     try {
-      log(`holding ${LOCK_DIR}`);
+      log('holding the measuring lock');
       for (const { kind, path: shownPath, requests } of kinds) {
         log(`${kind}: warm-up ${WARMUP_S} s, then ${durationS} s, ${connections} connections`);
         assertAll200(`${kind} warm-up`, await load(port, requests, WARMUP_S, connections));

@@ -3,7 +3,7 @@
 // per second and request latency, and checks the accepted count against the rows stored. See README.md.
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import {
+  acquireLock,
   BenchError,
   describeExit,
   freePorts,
@@ -21,10 +22,12 @@ import {
   log,
   makeTempDir,
   positiveInt,
+  releaseLock,
   ROOT,
   runBench,
   settlesWithin,
   startChild,
+  startScriptNodeFlags,
   waitForOk,
 } from '../support/processes.js';
 
@@ -46,62 +49,7 @@ const TARGET_DELIVERIES_PER_S = 5_000;
 const SETTLE_TIMEOUT_MS = 10_000;
 const SERVICE_STOP_TIMEOUT_MS = 5_000;
 
-// Exclusive lock shared with the other benchmarks of this machine (held around measured phases).
-const LOCK_DIR = '/tmp/command-center-bench.lock.d';
-const LOCK_RETRY_MS = 500;
-const LOCK_GIVE_UP_MS = 15 * 60_000;
-let lockHeld = false;
-
 let activeRun;
-
-/** Takes the lock (an atomic mkdir); retries every 500 ms, gives up after 15 minutes. */
-async function acquireLock() {
-  const started = Date.now();
-  let lastNotice = 0;
-  for (;;) {
-    interrupt.signal.throwIfAborted();
-    try {
-      mkdirSync(LOCK_DIR);
-      lockHeld = true;
-      const waited = Date.now() - started;
-      if (waited >= LOCK_RETRY_MS) log(`lock acquired after ${(waited / 1000).toFixed(1)} s`);
-      return;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw new BenchError(`cannot create ${LOCK_DIR}: ${err.message}`);
-    }
-    const waited = Date.now() - started;
-    if (waited >= LOCK_GIVE_UP_MS) {
-      throw new BenchError(
-        `${LOCK_DIR} still held by another benchmark after ${LOCK_GIVE_UP_MS / 60_000} min; giving up`,
-      );
-    }
-    if (waited - lastNotice >= 30_000 || lastNotice === 0) {
-      lastNotice = waited || 1;
-      log(`waiting for ${LOCK_DIR} (another benchmark is measuring)`);
-    }
-    await sleep(LOCK_RETRY_MS, undefined, { signal: interrupt.signal });
-  }
-}
-
-/** Removes the lock directory if this process holds it (safe to call more than once). */
-function releaseLock() {
-  if (!lockHeld) return;
-  lockHeld = false;
-  try {
-    rmSync(LOCK_DIR, { recursive: true, force: true });
-  } catch (err) {
-    log(`could not remove ${LOCK_DIR}: ${err.message}`);
-  }
-}
-// A path that skips every `finally` (second Ctrl-C, process.exit) must not leave the lock behind.
-process.on('exit', releaseLock);
-
-/** The Node flags `npm start` passes before dist/main.js (e.g. the heap limit). */
-function startScriptNodeFlags() {
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const words = String(pkg.scripts?.start ?? '').split(/\s+/);
-  return words[0] === 'node' ? words.slice(1).filter((w) => w.startsWith('--')) : [];
-}
 
 function pgClient(url) {
   return new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, query_timeout: 30_000 });

@@ -27,6 +27,7 @@ import {
   runBench,
   settlesWithin,
   startChild,
+  startScriptNodeFlags,
   STARTUP_TIMEOUT_MS,
   waitForOk,
 } from '../support/processes.js';
@@ -382,13 +383,6 @@ function printResults(results, checks, pass, settings) {
     }),
   );
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-/** The Node flags `npm start` passes before dist/main.js (e.g. the heap limit). */
-function startScriptNodeFlags() {
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const words = String(pkg.scripts?.start ?? '').split(/\s+/);
-  return words[0] === 'node' ? words.slice(1).filter((w) => w.startsWith('--')) : [];
 }
 
 async function main() {

@@ -3,7 +3,7 @@
 // `main` with Ctrl-C handling and cleanup. The runners decide what to start and what to measure.
 /* global AbortController */ // Node 20 global; the repository's ESLint config only declares a few.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -203,3 +203,60 @@ export async function runBench(main, { onStop } = {}) {
   }
   process.exit(exitCode);
 }
+
+/** The Node flags `npm start` passes before dist/main.js (e.g. the heap limit): run as shipped. */
+export function startScriptNodeFlags() {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const words = String(pkg.scripts?.start ?? '').split(/\s+/);
+  return words[0] === 'node' ? words.slice(1).filter((w) => w.startsWith('--')) : [];
+}
+
+// Benchmarks on one machine measure one at a time: each holds this lock around its measured
+// phases (mkdir is atomic: whoever creates the directory holds it).
+const LOCK_DIR = path.join(os.tmpdir(), 'command-center-bench.lock.d');
+const LOCK_RETRY_MS = 500;
+export const LOCK_GIVE_UP_MS = 15 * 60_000;
+let lockHeld = false;
+
+/** Takes the measuring lock, waiting for other benchmarks; returns how long it waited (ms). */
+export async function acquireLock() {
+  const started = Date.now();
+  let lastNotice = -Infinity;
+  for (;;) {
+    interrupt.signal.throwIfAborted();
+    try {
+      mkdirSync(LOCK_DIR);
+      lockHeld = true;
+      const waited = Date.now() - started;
+      if (waited >= LOCK_RETRY_MS) log(`lock acquired after ${(waited / 1000).toFixed(1)} s`);
+      return waited;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw new BenchError(`cannot create ${LOCK_DIR}: ${err.message}`);
+    }
+    const waited = Date.now() - started;
+    if (waited >= LOCK_GIVE_UP_MS) {
+      throw new BenchError(
+        `${LOCK_DIR} still held by another benchmark after ${LOCK_GIVE_UP_MS / 60_000} min ` +
+          '(remove it by hand if no benchmark is running)',
+      );
+    }
+    if (waited - lastNotice >= 30_000) {
+      lastNotice = waited;
+      log(`waiting for ${LOCK_DIR} (another benchmark is measuring)`);
+    }
+    await sleep(LOCK_RETRY_MS, undefined, { signal: interrupt.signal });
+  }
+}
+
+/** Gives the lock back if this process holds it; safe to call more than once. */
+export function releaseLock() {
+  if (!lockHeld) return;
+  lockHeld = false;
+  try {
+    rmSync(LOCK_DIR, { recursive: true, force: true });
+  } catch (err) {
+    log(`could not remove ${LOCK_DIR}: ${err.message}`);
+  }
+}
+// A path that skips every `finally` (a second Ctrl-C, process.exit) must not leave the lock behind.
+process.on('exit', releaseLock);
