@@ -1,36 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { testDialects } from './support/dialects.js';
-import { createTestApp, type TestApp } from './support/test-app.js';
+import { eventually, startDispatching, type DispatchHarness } from './support/dispatch-harness.js';
+import type { TestApp } from './support/test-app.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
 const INGEST = { 'X-User-Roles': 'ingest' };
 const OPERATOR = { 'X-User-Roles': 'operator' };
 type Job = { job_id: string; status: string; matched: number; requeued: number; skipped: number; dry_run: boolean };
 
-async function poll<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Recover jobs run in the background: allow them a little longer. */
+const poll = <T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string) => eventually(probe, ok, what, 10_000);
 
 describe.each(testDialects())('bulk recover (%s)', (dialect) => {
   let t: TestApp;
   let receiver: WebhookReceiver;
   let base: string;
+  let harness: DispatchHarness;
   const since = new Date(Date.now() - 3_600_000).toISOString();
   const until = new Date(Date.now() + 3_600_000).toISOString();
 
   beforeAll(async () => {
-    receiver = new WebhookReceiver();
-    base = await receiver.start();
-    t = await createTestApp(dialect, {
-      env: { DISPATCHER_ENABLED: 'true', DELIVERY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8', RETRY_SCHEDULE: '0' },
+    harness = await startDispatching(dialect, {
+      env: { RETRY_SCHEDULE: '0' },
     });
+    ({ t, receiver, base } = harness);
     const items = [0, 1, 2, 3, 4].map((i) => ({
       tenant_id: 'bulk',
       endpoint_url: `${base}/flaky-1?d=${i}`,
@@ -51,10 +45,7 @@ describe.each(testDialects())('bulk recover (%s)', (dialect) => {
       'six failed deliveries',
     );
   });
-  afterAll(async () => {
-    await t.close();
-    await receiver.stop();
-  });
+  afterAll(() => harness.close());
 
   const start = (body: Record<string, unknown>, headers: Record<string, string> = OPERATOR) =>
     t.http().post('/alerts/deliveries/replay').set(headers).send(body);

@@ -2,8 +2,8 @@ import { DataSource } from 'typeorm';
 import { DeliveryRetentionService } from '../src/deliveries/delivery-retention.service.js';
 import { testDialects } from './support/dialects.js';
 import { FakeClock } from './support/fake-clock.js';
-import { createTestApp, type TestApp } from './support/test-app.js';
-import { WebhookReceiver } from './support/webhook-receiver.js';
+import { startDispatching, type DispatchHarness } from './support/dispatch-harness.js';
+import type { TestApp } from './support/test-app.js';
 
 const INGEST = { 'X-User-Roles': 'ingest' };
 const OPERATOR = { 'X-User-Roles': 'operator' };
@@ -11,22 +11,18 @@ const ADMIN = { 'X-User-Roles': 'admin' };
 
 describe.each(testDialects())('delivery retention (%s)', (dialect) => {
   let t: TestApp;
-  let receiver: WebhookReceiver;
   let base: string;
+  let harness: DispatchHarness;
   const clock = new FakeClock();
 
   beforeAll(async () => {
-    receiver = new WebhookReceiver();
-    base = await receiver.start();
-    t = await createTestApp(dialect, {
+    harness = await startDispatching(dialect, {
       clock,
-      env: { DISPATCHER_ENABLED: 'true', DELIVERY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8', DELIVERY_RETENTION_DAYS: '1' },
+      env: { DELIVERY_RETENTION_DAYS: '1' },
     });
+    ({ t, base } = harness);
   });
-  afterAll(async () => {
-    await t.close();
-    await receiver.stop();
-  });
+  afterAll(() => harness.close());
 
   const count = async (table: string) =>
     Number((await t.app.get(DataSource).query<{ n: string }[]>(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { postgresAvailable, testDialects } from './support/dialects.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 import { FakeClock } from './support/fake-clock.js';
+import { eventually, startDispatching, type DispatchHarness } from './support/dispatch-harness.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { verifySignature, WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -22,44 +23,24 @@ type Detail = {
   }[];
 };
 
-async function eventually<T>(
-  probe: () => Promise<T>,
-  ok: (v: T) => boolean,
-  what: string,
-  timeoutMs = 8000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe.each(testDialects())('dispatch (%s)', (dialect) => {
   let t: TestApp;
   let receiver: WebhookReceiver;
   let base: string;
+  let harness: DispatchHarness;
   const clock = new FakeClock();
 
   beforeAll(async () => {
-    receiver = new WebhookReceiver();
-    base = await receiver.start();
-    t = await createTestApp(dialect, {
+    harness = await startDispatching(dialect, {
       clock,
       env: {
-        DISPATCHER_ENABLED: 'true',
-        DELIVERY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8',
         DELIVERY_TIMEOUT_MS: '500',
         RETRY_SCHEDULE: '0,5,300',
       },
     });
+    ({ t, receiver, base } = harness);
   });
-  afterAll(async () => {
-    await t.close();
-    await receiver.stop();
-  });
+  afterAll(() => harness.close());
 
   const submit = async (path: string, tenant = 'acme', payload: unknown = { n: 1 }) =>
     (

@@ -1,6 +1,7 @@
 import { testDialects } from './support/dialects.js';
 import { FakeClock } from './support/fake-clock.js';
-import { createTestApp, type TestApp } from './support/test-app.js';
+import { startDispatching, type DispatchHarness } from './support/dispatch-harness.js';
+import type { TestApp } from './support/test-app.js';
 import { verifySignature, WebhookReceiver } from './support/webhook-receiver.js';
 
 const INGEST = { 'X-User-Roles': 'ingest' };
@@ -11,20 +12,17 @@ describe.each(testDialects())('endpoint pause, resume, enable and secret rotatio
   let t: TestApp;
   let receiver: WebhookReceiver;
   let base: string;
+  let harness: DispatchHarness;
   const clock = new FakeClock();
 
   beforeAll(async () => {
-    receiver = new WebhookReceiver();
-    base = await receiver.start();
-    t = await createTestApp(dialect, {
+    harness = await startDispatching(dialect, {
       clock,
-      env: { DISPATCHER_ENABLED: 'true', DELIVERY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8', RETRY_SCHEDULE: '0' },
+      env: { RETRY_SCHEDULE: '0' },
     });
+    ({ t, receiver, base } = harness);
   });
-  afterAll(async () => {
-    await t.close();
-    await receiver.stop();
-  });
+  afterAll(() => harness.close());
 
   const register = async (path: string, tenant = 'ctl') =>
     (

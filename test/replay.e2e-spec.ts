@@ -1,5 +1,6 @@
 import { testDialects } from './support/dialects.js';
-import { createTestApp, type TestApp } from './support/test-app.js';
+import { startDispatching, type DispatchHarness } from './support/dispatch-harness.js';
+import type { TestApp } from './support/test-app.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
 const INGEST = { 'X-User-Roles': 'ingest' };
@@ -15,23 +16,18 @@ describe.each(testDialects())('replay (%s)', (dialect) => {
   let t: TestApp;
   let receiver: WebhookReceiver;
   let base: string;
+  let harness: DispatchHarness;
 
   beforeAll(async () => {
-    receiver = new WebhookReceiver();
-    base = await receiver.start();
-    t = await createTestApp(dialect, {
+    harness = await startDispatching(dialect, {
       env: {
-        DISPATCHER_ENABLED: 'true',
-        DELIVERY_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8',
         DELIVERY_TIMEOUT_MS: '1500',
         RETRY_SCHEDULE: '0',
       },
     });
+    ({ t, receiver, base } = harness);
   });
-  afterAll(async () => {
-    await t.close();
-    await receiver.stop();
-  });
+  afterAll(() => harness.close());
 
   const detail = async (id: string) =>
     (await t.http().get(`/alerts/deliveries/${id}`).set(OPERATOR).expect(200)).body as Detail;
