@@ -81,6 +81,22 @@ describe.each(testDialects())('endpoint pause, resume, enable and secret rotatio
     ]);
   });
 
+  it('sends held deliveries by itself once a timed pause has run out', async () => {
+    const endpoint = await register('/ok?timed');
+    const until = new Date(clock.now().getTime() + 10 * 60_000).toISOString();
+    await t.http().post(`/alerts/endpoints/${endpoint.id}/pause`).set(ADMIN).send({ until }).expect(200);
+    const { id } = await submit('/ok?timed');
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await detail(id)).toMatchObject({ status: 'pending', attempt_count: 0 });
+    clock.advance(10 * 60_000 + 1000);
+    const deadline = Date.now() + 8000;
+    while ((await detail(id)).status !== 'success') {
+      if (Date.now() > deadline) throw new Error('the delivery stayed held after its pause ran out');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(receiver.hooks.filter((h) => h.headers['webhook-id'] === id)).toHaveLength(1);
+  });
+
   it('treats resuming an active endpoint as a no-op, and refuses a pause until the past', async () => {
     const endpoint = await register('/ok?noop');
     const res = await t.http().post(`/alerts/endpoints/${endpoint.id}/resume`).set(ADMIN).expect(200);

@@ -109,11 +109,8 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
         }
       }
       await this.dispatch.release(tx, extra, this.owner);
-      const endpoints = new Map<string, EndpointEntity | null>();
-      for (const row of kept) {
-        if (!endpoints.has(row.endpoint_id))
-          endpoints.set(row.endpoint_id, await this.dispatch.findEndpoint(tx, row.endpoint_id));
-      }
+      const found = await this.dispatch.findEndpoints(tx, [...new Set(kept.map((row) => row.endpoint_id))]);
+      const endpoints = new Map(found.map((endpoint) => [endpoint.id, endpoint]));
       return kept.map((delivery) => ({ delivery, endpoint: endpoints.get(delivery.endpoint_id)! }));
     });
     for (const { delivery, endpoint } of claimed) this.start(delivery, endpoint);
