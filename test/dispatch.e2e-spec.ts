@@ -232,6 +232,63 @@ describe.each(testDialects())('SSRF guard (%s)', (dialect) => {
   });
 });
 
+describe.each(testDialects())('redirects (%s)', (dialect) => {
+  let harness: DispatchHarness;
+  let inside: WebhookReceiver;
+  let insideBase: string;
+  beforeAll(async () => {
+    // Only 127.0.0.1 is allowed; 127.0.0.2 stands for a private address the endpoint points at.
+    harness = await startDispatching(dialect, { env: { DELIVERY_ALLOWED_PRIVATE_CIDRS: '127.0.0.1/32' } });
+    inside = new WebhookReceiver();
+    insideBase = await inside.start('127.0.0.2');
+  });
+  afterAll(async () => {
+    await harness.close();
+    await inside.stop();
+  });
+
+  it('records a redirect to a private address as a failure and never connects to it', async () => {
+    const { t, base, receiver } = harness;
+    const target = encodeURIComponent(`${insideBase}/ok`);
+    const res = await t
+      .http()
+      .post('/alerts/deliveries')
+      .set(INGEST)
+      .send({
+        tenant_id: 'redir',
+        endpoint_url: `${base}/redirect?to=${target}`,
+        event_type: 'test.event',
+        payload: {},
+      })
+      .expect(202);
+    const d = await eventually(
+      async () => (await t.http().get(`/alerts/deliveries/${res.body.id}`).set(OPERATOR).expect(200)).body as Detail,
+      (x) => x.attempt_count >= 1,
+      'the attempt',
+    );
+    expect(d.attempts[0]).toMatchObject({ error_kind: 'http_status', status_code: 302 });
+    expect(receiver.hits('/redirect')).toHaveLength(1);
+    expect(inside.hooks).toEqual([]);
+  });
+
+  it('still refuses the private address when it is the endpoint itself', async () => {
+    const { t } = harness;
+    const res = await t
+      .http()
+      .post('/alerts/deliveries')
+      .set(INGEST)
+      .send({ tenant_id: 'redir', endpoint_url: `${insideBase}/ok`, event_type: 'test.event', payload: {} })
+      .expect(202);
+    const d = await eventually(
+      async () => (await t.http().get(`/alerts/deliveries/${res.body.id}`).set(OPERATOR).expect(200)).body as Detail,
+      (x) => x.attempt_count >= 1,
+      'the attempt',
+    );
+    expect(d.attempts[0]).toMatchObject({ error_kind: 'ssrf_blocked', status_code: null });
+    expect(inside.hooks).toEqual([]);
+  });
+});
+
 (postgresAvailable() ? describe : describe.skip)('two dispatchers on one PostgreSQL database', () => {
   let db: TestDatabase;
   let a: TestApp;

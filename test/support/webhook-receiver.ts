@@ -9,7 +9,8 @@ export interface ReceivedHook {
 
 /**
  * A real webhook receiver on loopback. Paths choose the answer: /ok 200, /fail 500, /gone 410,
- * /limited 429 with Retry-After: 7, /slow never answers, /redirect 302 to /ok, /big a 1 MB body,
+ * /limited 429 with Retry-After: 7, /slow never answers, /redirect 302 to /ok (or to the URL in
+ * `?to=`), /big a 1 MB body,
  * /flaky-N fails N times then answers 200.
  */
 export class WebhookReceiver {
@@ -18,7 +19,7 @@ export class WebhookReceiver {
   private readonly flaky = new Map<string, number>();
   port = 0;
 
-  async start(): Promise<string> {
+  async start(host = '127.0.0.1'): Promise<string> {
     this.server = createServer((req, res) => {
       let body = '';
       req.setEncoding('utf8');
@@ -44,7 +45,12 @@ export class WebhookReceiver {
           case '/limited':
             return void res.writeHead(429, { 'Retry-After': '7' }).end('slow down');
           case '/redirect':
-            return void res.writeHead(302, { Location: `http://127.0.0.1:${this.port}/ok` }).end();
+            return void res
+              .writeHead(302, {
+                Location:
+                  new URL(req.url ?? '/', 'http://x').searchParams.get('to') ?? `http://${host}:${this.port}/ok`,
+              })
+              .end();
           case '/big':
             return void res.writeHead(200).end('x'.repeat(1024 * 1024));
           case '/slow':
@@ -54,9 +60,9 @@ export class WebhookReceiver {
         }
       });
     });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server.listen(0, host, resolve));
     this.port = (this.server.address() as { port: number }).port;
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${host}:${this.port}`;
   }
 
   hits(path: string): ReceivedHook[] {
