@@ -123,6 +123,6 @@ describe.each(testDialects())('tenant scoping of the deliveries API (%s)', (dial
     const after = await t.http().get('/alerts/deliveries/history?tenant_id=owner').set(ADMIN).expect(200);
     expect(after.body.items).toEqual(before.body.items);
     const endpoints = await t.http().get('/alerts/endpoints?tenant_id=owner').set(ADMIN).expect(200);
-    expect(endpoints.body.items.map((e: { url: string }) => e.url)).toEqual(['https://hooks.owner.example/in']);
+    expect((endpoints.body.items as { url: string }[]).map((e) => e.url)).toEqual(['https://hooks.owner.example/in']);
   });
 });
