@@ -10,6 +10,7 @@ import { ThrottlingModule } from './common/http/throttling.module.js';
 import { createValidationPipe } from './common/validation/validation.pipe.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { AutohealModule } from './autoheal/autoheal.module.js';
 import { DeliveriesModule } from './deliveries/deliveries.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -29,6 +30,7 @@ import { ObservabilityModule } from './observability/observability.module.js';
     HealthModule,
     EventsModule,
     DeliveriesModule,
+    AutohealModule,
   ],
   providers: [
     JsonBodyParser,

@@ -1,7 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { DatabaseClock } from './database-clock.js';
 import { DatabaseHealth } from './database-health.js';
+import { LeaderElection } from './leader-election.js';
 import { openDataSource } from './data-source-factory.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { TransactionRunner } from './transaction-runner.js';
@@ -21,7 +23,7 @@ import { TransactionRunner } from './transaction-runner.js';
       dataSourceFactory: async (options) => openDataSource(options!),
     }),
   ],
-  providers: [DatabaseHealth, TransactionRunner],
-  exports: [DatabaseHealth, TransactionRunner],
+  providers: [DatabaseHealth, TransactionRunner, DatabaseClock, LeaderElection],
+  exports: [DatabaseHealth, TransactionRunner, DatabaseClock, LeaderElection],
 })
 export class DatabaseModule {}

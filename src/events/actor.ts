@@ -27,3 +27,9 @@ export function actorFromRequest(req: Request): Actor {
 export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext) =>
   actorFromRequest(context.switchToHttp().getRequest<Request>()),
 );
+
+/** A short label for who did something, e.g. `user:admin` or `rule:<id>`, for `created_by`-style columns. */
+export function describeActor(actor: Actor): string {
+  if (actor.type === 'rule') return `rule:${actor.rule_id ?? 'unknown'}`;
+  return `${actor.type}:${actor.roles.join('+') || 'anonymous'}`;
+}

@@ -38,7 +38,7 @@ import { PgEventListener } from './pg-event-listener.js';
     AnnotationService,
     { provide: ACCESS_DENIED_RECORDER, useExisting: AuditService },
   ],
-  exports: [EventsService, AuditService, ACCESS_DENIED_RECORDER],
+  exports: [EventsService, AuditService, EventRelay, ACCESS_DENIED_RECORDER],
 })
 export class EventsModule implements OnModuleInit {
   constructor(private readonly features: FeatureRegistry) {}

@@ -50,9 +50,15 @@ export async function createTestApp(dialect: Dialect, options: TestAppOptions = 
   resetProcessLogger();
   const ownDatabase = options.database === undefined;
   const database = options.database ?? (await createTestDatabase(dialect));
-  // The dispatcher would send real requests for every delivery a suite stores: only the suites
-  // about dispatch turn it on.
-  const config = loadConfig({ LOG_LEVEL: 'info', DISPATCHER_ENABLED: 'false', ...database.env, ...options.env });
+  // The dispatcher would send real requests for every delivery a suite stores, and the autoheal
+  // engine would act on them: only the suites about them turn them on.
+  const config = loadConfig({
+    LOG_LEVEL: 'info',
+    DISPATCHER_ENABLED: 'false',
+    AUTOHEAL_ENABLED: 'false',
+    ...database.env,
+    ...options.env,
+  });
   const logs = new LogCapture();
   const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...(options.imports ?? [])] })
     .overrideProvider(AppConfig)
