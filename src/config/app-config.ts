@@ -109,6 +109,10 @@ export class AppConfig {
   @IntInRange(1, 100)
   DISPATCH_PER_ENDPOINT = 4;
 
+  /** Autoheal pauses in a row without a successful probe, after which the endpoint is disabled instead. */
+  @IntInRange(1, 1000)
+  AUTOHEAL_DISABLE_AFTER_PAUSES = 10;
+
   /** Seconds before each attempt: the first, then after each failure. */
   @Transform(emptyToUndefined)
   @IsOptional()

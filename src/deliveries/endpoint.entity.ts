@@ -44,9 +44,44 @@ export class EndpointEntity {
   @Column({ type: 'integer' })
   consecutive_failures!: number;
 
+  /** The current pause was set by autoheal: it ends with a successful probe, not at paused_until. */
+  @Column({ type: Boolean })
+  autoheal_paused!: boolean;
+
+  /** Length of the current autoheal pause, doubled after each failed probe. */
+  @Column({ type: 'integer', nullable: true })
+  pause_s!: number | null;
+
+  /** Autoheal pauses in a row without a successful probe. */
+  @Column({ type: 'integer' })
+  pause_streak!: number;
+
+  /** A probe attempt is in flight until then (a crashed replica's probe expires). */
+  @Column({ type: Date, nullable: true })
+  probe_lease_until!: Date | null;
+
+  /** When a success last ended a failure streak, and how long that streak was. */
+  @Column({ type: Date, nullable: true })
+  recovered_at!: Date | null;
+
+  @Column({ type: 'integer' })
+  recovered_after_failures!: number;
+
+  /** Failures before this no longer count for autoheal rules (an admin cleared the cooldown). */
+  @Column({ type: Date, nullable: true })
+  baseline_reset_at!: Date | null;
+
   @Column({ type: Date })
   created_at!: Date;
 
   @Column({ type: Date })
   updated_at!: Date;
 }
+
+/** Out of autoheal's pause ladder: set when an endpoint is resumed by hand or disabled. */
+export const AUTOHEAL_CLEARED = {
+  autoheal_paused: false,
+  pause_s: null,
+  pause_streak: 0,
+  probe_lease_until: null,
+} satisfies Partial<EndpointEntity>;

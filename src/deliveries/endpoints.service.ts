@@ -62,6 +62,13 @@ export class EndpointsService {
       last_success_at: null,
       last_failure_at: null,
       consecutive_failures: 0,
+      autoheal_paused: false,
+      pause_s: null,
+      pause_streak: 0,
+      probe_lease_until: null,
+      recovered_at: null,
+      recovered_after_failures: 0,
+      baseline_reset_at: null,
       created_at: now,
       updated_at: now,
     } satisfies EndpointEntity);

@@ -4,6 +4,7 @@ import { CreateDeliveries1764190000000 } from './1764190000000-CreateDeliveries.
 import { AddDispatch1764200000000 } from './1764200000000-AddDispatch.js';
 import { AddPendingTrigger1764210000000 } from './1764210000000-AddPendingTrigger.js';
 import { CreateReplayJobs1764220000000 } from './1764220000000-CreateReplayJobs.js';
+import { AddEndpointHealing1764230000000 } from './1764230000000-AddEndpointHealing.js';
 
 /** PostgreSQL migrations in order; each feature adds its own (`<epoch>-<PascalName>.ts`). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -13,4 +14,5 @@ export const postgresMigrations: MixedList<Function> = [
   AddDispatch1764200000000,
   AddPendingTrigger1764210000000,
   CreateReplayJobs1764220000000,
+  AddEndpointHealing1764230000000,
 ];
