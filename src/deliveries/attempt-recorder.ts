@@ -12,6 +12,7 @@ import type { DeliveryEntity } from './delivery.entity.js';
 import { DELIVERY_METRIC } from './deliveries.metrics.js';
 import { DispatchRepository, type AttemptOutcome } from './dispatch.repository.js';
 import type { EndpointEntity } from './endpoint.entity.js';
+import { EndpointPauses, endpointEvent } from './endpoint-pauses.js';
 import { RetrySchedule } from './retry-schedule.js';
 
 const BUCKET_MS = 5 * 60_000;
@@ -27,8 +28,9 @@ export interface AttemptResult {
 
 /**
  * Records one attempt in one transaction: the attempt row, the delivery's next state (success,
- * a retry time, or failed when the schedule is spent), the endpoint's health, the 5-minute stats
- * rollup, and the events (`delivery.attempt_failed`, `delivery.exhausted`, `delivery.recovered`).
+ * a retry time, or failed when the schedule is spent), the endpoint's health (and, for a probe,
+ * its autoheal pause), the 5-minute stats rollup, and the events (`delivery.attempt_failed`,
+ * `delivery.exhausted`, `delivery.recovered`, `endpoint.recovered`).
  */
 @Injectable()
 export class AttemptRecorder {
@@ -38,6 +40,7 @@ export class AttemptRecorder {
     private readonly runner: TransactionRunner,
     private readonly dispatch: DispatchRepository,
     private readonly events: EventsService,
+    private readonly pauses: EndpointPauses,
     private readonly clock: Clock,
     config: AppConfig,
     @InjectMetric(DELIVERY_METRIC.deliveries) private readonly deliveriesTotal: Counter<'status'>,
@@ -93,8 +96,9 @@ export class AttemptRecorder {
         if (outcome.status !== 'pending') this.deliveriesTotal.inc({ status: outcome.status });
       });
       if (!(await this.dispatch.finish(tx, delivery.id, owner, outcome, now))) return outcome; // another replica took over
+      let endedStreak = 0;
       if (result.errorKind !== 'endpoint_disabled') {
-        await this.dispatch.recordEndpointResult(
+        endedStreak = await this.dispatch.recordEndpointResult(
           tx,
           endpoint,
           success,
@@ -112,6 +116,17 @@ export class AttemptRecorder {
         exhausted,
         durationMs: result.durationMs,
       });
+      // Events last: publishing serializes event writers until commit.
+      const probed =
+        trigger === 'probe' && result.errorKind !== 'endpoint_disabled'
+          ? await this.pauses.afterProbe(tx, endpoint.id, success, now)
+          : null;
+      if (endedStreak > 0 || probed === 'resumed') {
+        await this.events.publish(
+          tx,
+          endpointEvent(endpoint, 'endpoint.recovered', 'info', { after_failures: endedStreak }),
+        );
+      }
       const event = this.eventFor(success, exhausted, attemptNumber);
       if (event) {
         await this.events.publish(tx, {

@@ -6,6 +6,7 @@ export const DELIVERY_METRIC = {
   attemptDuration: 'command_center_delivery_attempt_duration_seconds',
   queueDepth: 'command_center_delivery_queue_depth',
   oldestPending: 'command_center_delivery_oldest_pending_seconds',
+  endpointsPaused: 'command_center_endpoints_paused',
 } as const;
 
 export const deliveryMetrics = [
@@ -28,5 +29,9 @@ export const deliveryMetrics = [
   makeGaugeProvider({
     name: DELIVERY_METRIC.oldestPending,
     help: 'How long the most overdue pending delivery has been due, in seconds (0 when none is overdue)',
+  }),
+  makeGaugeProvider({
+    name: DELIVERY_METRIC.endpointsPaused,
+    help: 'Endpoints in state paused (by an admin or by autoheal)',
   }),
 ];

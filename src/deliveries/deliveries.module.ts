@@ -24,8 +24,13 @@ import { BulkReplayService } from './bulk-replay.service.js';
 import { ReplayJobEntity } from './replay-job.entity.js';
 import { ReplayJobRepository } from './replay-job.repository.js';
 import { EndpointControlService } from './endpoint-control.service.js';
+import { EndpointHealing } from './endpoint-healing.service.js';
+import { EndpointPauses } from './endpoint-pauses.js';
 
-/** Endpoints and deliveries: ingest, signed dispatch with retries, attempts, history and detail. */
+/**
+ * Endpoints and deliveries: ingest, signed dispatch with retries, attempts, history and detail.
+ * Other modules change endpoints and deliveries only through EndpointHealing.
+ */
 @Module({
   imports: [TypeOrmModule.forFeature([EndpointEntity, DeliveryEntity, AttemptEntity, ReplayJobEntity]), EventsModule],
   controllers: [DeliveriesController, EndpointsController],
@@ -46,7 +51,10 @@ import { EndpointControlService } from './endpoint-control.service.js';
     DeliveryRetentionService,
     ReplayJobRepository,
     BulkReplayService,
+    EndpointPauses,
+    EndpointHealing,
   ],
+  exports: [EndpointHealing],
 })
 export class DeliveriesModule implements OnModuleInit {
   constructor(private readonly features: FeatureRegistry) {}

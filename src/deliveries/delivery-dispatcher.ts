@@ -19,7 +19,8 @@ const LEASE_MARGIN_MS = 30_000;
 /**
  * Sends due deliveries. Every replica runs one: it leases due rows (a crashed replica's expired
  * leases are taken over), keeps at most DISPATCH_CONCURRENCY attempts in flight and
- * DISPATCH_PER_ENDPOINT per endpoint, and hands each result to the AttemptRecorder.
+ * DISPATCH_PER_ENDPOINT per endpoint, and hands each result to the AttemptRecorder. An endpoint
+ * autoheal paused gets one delivery, a `probe`, once its pause has run out.
  */
 @Injectable()
 export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -31,6 +32,7 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private again = false;
+  private probesCheckedAt = 0;
 
   constructor(
     private readonly runner: TransactionRunner,
@@ -95,12 +97,23 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
     const saturated = [...this.perEndpoint].filter(([, n]) => n >= this.config.DISPATCH_PER_ENDPOINT).map(([id]) => id);
     const now = this.clock.now();
     const leaseUntil = new Date(now.getTime() + this.config.DELIVERY_TIMEOUT_MS + LEASE_MARGIN_MS);
+    // Pauses run out on the clock, not on a poke: looking for them once per poll interval keeps
+    // the claim on the hot path a single statement.
+    const lookForProbes = Date.now() - this.probesCheckedAt >= POLL_MS;
+    if (lookForProbes) this.probesCheckedAt = Date.now();
     const claimed = await this.runner.run(async (tx) => {
-      const rows = await this.dispatch.claimDue(tx, this.owner, now, leaseUntil, capacity, saturated);
+      const probes = lookForProbes
+        ? await this.dispatch.claimProbes(tx, this.owner, now, leaseUntil, capacity, saturated)
+        : [];
+      const rows =
+        capacity > probes.length
+          ? await this.dispatch.claimDue(tx, this.owner, now, leaseUntil, capacity - probes.length, saturated)
+          : [];
+      const probeIds = new Set(probes.map((row) => row.id));
       const kept: DeliveryEntity[] = [];
       const extra: string[] = [];
       const counts = new Map(this.perEndpoint);
-      for (const row of rows) {
+      for (const row of [...probes, ...rows]) {
         const n = counts.get(row.endpoint_id) ?? 0;
         if (n >= this.config.DISPATCH_PER_ENDPOINT) extra.push(row.id);
         else {
@@ -111,15 +124,19 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
       await this.dispatch.release(tx, extra, this.owner);
       const found = await this.dispatch.findEndpoints(tx, [...new Set(kept.map((row) => row.endpoint_id))]);
       const endpoints = new Map(found.map((endpoint) => [endpoint.id, endpoint]));
-      return kept.map((delivery) => ({ delivery, endpoint: endpoints.get(delivery.endpoint_id)! }));
+      return kept.map((delivery) => ({
+        delivery,
+        endpoint: endpoints.get(delivery.endpoint_id)!,
+        probe: probeIds.has(delivery.id),
+      }));
     });
-    for (const { delivery, endpoint } of claimed) this.start(delivery, endpoint);
+    for (const { delivery, endpoint, probe } of claimed) this.start(delivery, endpoint, probe);
     if (claimed.length === capacity) this.again = true;
   }
 
-  private start(delivery: DeliveryEntity, endpoint: EndpointEntity): void {
+  private start(delivery: DeliveryEntity, endpoint: EndpointEntity, probe: boolean): void {
     this.perEndpoint.set(endpoint.id, (this.perEndpoint.get(endpoint.id) ?? 0) + 1);
-    const work = this.attempt(delivery, endpoint)
+    const work = this.attempt(delivery, endpoint, probe)
       .catch((err: unknown) => this.logger.error({ err, delivery_id: delivery.id }, 'attempt could not be recorded'))
       .finally(() => {
         this.inFlight.delete(delivery.id);
@@ -131,9 +148,10 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
     this.inFlight.set(delivery.id, work);
   }
 
-  private async attempt(delivery: DeliveryEntity, endpoint: EndpointEntity): Promise<void> {
-    const trigger =
-      (delivery.pending_trigger as AttemptTrigger | null) ?? (delivery.attempt_count === 0 ? 'initial' : 'retry');
+  private async attempt(delivery: DeliveryEntity, endpoint: EndpointEntity, probe: boolean): Promise<void> {
+    const trigger: AttemptTrigger = probe
+      ? 'probe'
+      : ((delivery.pending_trigger as AttemptTrigger | null) ?? (delivery.attempt_count === 0 ? 'initial' : 'retry'));
     const startedAt = this.clock.now();
     if (endpoint.state === 'disabled') {
       await this.recorder.record(delivery, endpoint, this.owner, trigger, {

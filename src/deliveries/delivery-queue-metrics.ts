@@ -4,30 +4,33 @@ import type { Gauge } from 'prom-client';
 import { Clock } from '../common/time/clock.js';
 import { DELIVERY_METRIC } from './deliveries.metrics.js';
 import { DeliveryRepository } from './delivery.repository.js';
+import { EndpointRepository } from './endpoint.repository.js';
 
-/** Queue depth and the most overdue delivery, read from the store at scrape time. */
+/** Queue depth, the most overdue delivery and the paused endpoints, read from the store at scrape time. */
 @Injectable()
 export class DeliveryQueueMetrics implements OnModuleInit {
   constructor(
     @InjectMetric(DELIVERY_METRIC.queueDepth) private readonly depth: Gauge,
     @InjectMetric(DELIVERY_METRIC.oldestPending) private readonly oldest: Gauge,
+    @InjectMetric(DELIVERY_METRIC.endpointsPaused) private readonly paused: Gauge,
     private readonly deliveries: DeliveryRepository,
+    private readonly endpoints: EndpointRepository,
     private readonly clock: Clock,
   ) {}
 
   onModuleInit(): void {
-    // prom-client calls collect() on every scrape; one query serves both gauges.
+    // prom-client calls collect() on every scrape, gauge by gauge; one refresh serves all three.
     let pending: Promise<void> | null = null;
     const refresh = () =>
-      (pending ??= this.deliveries
-        .queueStats(this.clock.now())
-        .then(({ depth, oldestDueAt }) => {
+      (pending ??= Promise.all([this.deliveries.queueStats(this.clock.now()), this.endpoints.countPaused()])
+        .then(([{ depth, oldestDueAt }, paused]) => {
           this.depth.set(depth);
           this.oldest.set(oldestDueAt ? Math.max(0, (this.clock.now().getTime() - oldestDueAt.getTime()) / 1000) : 0);
+          this.paused.set(paused);
         })
         .catch(() => undefined)
         .finally(() => (pending = null)));
-    (this.depth as unknown as { collect: () => Promise<void> }).collect = refresh;
-    (this.oldest as unknown as { collect: () => Promise<void> }).collect = refresh;
+    for (const gauge of [this.depth, this.oldest, this.paused])
+      (gauge as unknown as { collect: () => Promise<void> }).collect = refresh;
   }
 }

@@ -75,6 +75,47 @@ export class DeliveryRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /**
+   * Puts an endpoint's newest `limit` failed deliveries created at or after `since` back in the
+   * queue, due now, in one statement; returns how many.
+   */
+  async requeueFailedOf(
+    tx: Tx,
+    endpointId: string,
+    since: Date,
+    limit: number,
+    trigger: string,
+    now: Date,
+  ): Promise<number> {
+    const newest = tx.manager
+      .createQueryBuilder(DeliveryEntity, 'f')
+      .select('f.id')
+      .where('f.endpoint_id = :endpointId')
+      .andWhere(`f.status = 'failed'`)
+      .andWhere('f.created_at >= :since')
+      .orderBy('f.created_at', 'DESC')
+      .addOrderBy('f.id', 'DESC')
+      .limit(limit)
+      .getQuery();
+    const result = await tx.manager
+      .createQueryBuilder()
+      .update(DeliveryEntity)
+      .set({
+        status: 'pending',
+        next_attempt_at: now,
+        completed_at: null,
+        pending_trigger: trigger,
+        updated_at: now,
+        lease_owner: null,
+        lease_expires_at: null,
+      })
+      // Re-checked on the row itself: on PostgreSQL a concurrent replay may have moved it meanwhile.
+      .where(`id IN (${newest}) AND status = 'failed'`)
+      .setParameters({ endpointId, since })
+      .execute();
+    return result.affected ?? 0;
+  }
+
   attemptsOf(deliveryId: string): Promise<AttemptEntity[]> {
     return this.dataSource.manager.find(AttemptEntity, {
       where: { delivery_id: deliveryId },

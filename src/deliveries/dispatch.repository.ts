@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
+import { In, MoreThan } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm';
 import type { Tx } from '../database/transaction-runner.js';
 import { AttemptEntity } from './attempt.entity.js';
 import { DeliveryEntity } from './delivery.entity.js';
-import { EndpointEntity } from './endpoint.entity.js';
+import { AUTOHEAL_CLEARED, EndpointEntity } from './endpoint.entity.js';
 
 /** Stored as TypeORM stores dates on SQLite, for raw statements. */
 const sqliteDate = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
@@ -36,6 +37,7 @@ export class DispatchRepository {
   /**
    * Leases up to `limit` due deliveries of endpoints that are not paused, skipping rows another
    * replica holds (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: transactions run one at a time).
+   * An autoheal pause holds past its paused_until: only a probe (claimProbes) ends it.
    */
   async claimDue(
     tx: Tx,
@@ -59,7 +61,8 @@ export class DispatchRepository {
           AND (d.lease_expires_at IS NULL OR d.lease_expires_at < ${p(3)})
           AND d.endpoint_id NOT IN (
             SELECT e.id FROM endpoints e
-            WHERE e.state = 'paused' AND (e.paused_until IS NULL OR e.paused_until > ${p(3)}))
+            WHERE e.state = 'paused'
+              AND (e.autoheal_paused OR e.paused_until IS NULL OR e.paused_until > ${p(3)}))
           ${skip}
         ORDER BY d.next_attempt_at
         LIMIT ${p(4)}
@@ -77,6 +80,55 @@ export class DispatchRepository {
     const rows = (await tx.manager.query(sql, params)) as unknown;
     const ids = normalizeReturning(rows).map((r) => r.id);
     return ids.length ? tx.manager.findBy(DeliveryEntity, { id: In(ids) }) : [];
+  }
+
+  /**
+   * For up to `limit` autoheal-paused endpoints whose pause has run out and that no replica is
+   * probing, leases the oldest due delivery as the probe and marks the endpoint probed until
+   * `leaseUntil`. An endpoint with nothing due is left alone. PostgreSQL locks the endpoint rows
+   * (SKIP LOCKED), so two replicas never probe one endpoint at once.
+   */
+  async claimProbes(
+    tx: Tx,
+    owner: string,
+    now: Date,
+    leaseUntil: Date,
+    limit: number,
+    skipEndpoints: string[],
+  ): Promise<DeliveryEntity[]> {
+    const pg = tx.dialect === 'postgres';
+    const endpoints = tx.manager
+      .createQueryBuilder(EndpointEntity, 'e')
+      .select('e.id')
+      .where(`e.state = 'paused' AND e.autoheal_paused = :yes`, { yes: true })
+      .andWhere('e.paused_until <= :now', { now })
+      .andWhere('(e.probe_lease_until IS NULL OR e.probe_lease_until < :now)')
+      .orderBy('e.paused_until', 'ASC')
+      .limit(limit);
+    if (skipEndpoints.length) endpoints.andWhere('e.id NOT IN (:...skip)', { skip: skipEndpoints });
+    if (pg) endpoints.setLock('pessimistic_write').setOnLocked('skip_locked');
+    const probes: string[] = [];
+    for (const { id: endpointId } of await endpoints.getMany()) {
+      const due = tx.manager
+        .createQueryBuilder(DeliveryEntity, 'd')
+        .select('d.id')
+        .where('d.endpoint_id = :endpointId', { endpointId })
+        .andWhere(`d.status = 'pending' AND d.next_attempt_at <= :now`, { now })
+        .andWhere('(d.lease_expires_at IS NULL OR d.lease_expires_at < :now)')
+        .orderBy('d.next_attempt_at', 'ASC')
+        .limit(1);
+      if (pg) due.setLock('pessimistic_write').setOnLocked('skip_locked');
+      const delivery = await due.getOne();
+      if (!delivery) continue;
+      await tx.manager.update(
+        DeliveryEntity,
+        { id: delivery.id },
+        { lease_owner: owner, lease_expires_at: leaseUntil },
+      );
+      await tx.manager.update(EndpointEntity, { id: endpointId }, { probe_lease_until: leaseUntil });
+      probes.push(delivery.id);
+    }
+    return probes.length ? tx.manager.findBy(DeliveryEntity, { id: In(probes) }) : [];
   }
 
   /** Gives a lease back without an attempt (e.g. the endpoint's per-endpoint limit was reached). */
@@ -119,6 +171,10 @@ export class DispatchRepository {
   }
 
   /**
+   * The endpoint's health after an attempt, from the row's current values rather than the claim's
+   * snapshot (other attempts finish concurrently): a failure extends the streak, a success ends it
+   * and marks the recovery. Returns the length of the streak a success ended, 0 if none.
+   *
    * Success on a healthy endpoint that was updated within the last second changes nothing worth
    * a write: skipping it keeps busy endpoints from becoming a hot row.
    */
@@ -128,15 +184,53 @@ export class DispatchRepository {
     success: boolean,
     now: Date,
     disableReason?: string,
-  ): Promise<void> {
+  ): Promise<number> {
     const healthy = success && !disableReason && endpoint.consecutive_failures === 0 && endpoint.state === 'active';
     if (healthy && endpoint.last_success_at && now.getTime() - new Date(endpoint.last_success_at).getTime() < 1000)
-      return;
-    const changes: Partial<EndpointEntity> = success
-      ? { last_success_at: now, consecutive_failures: 0, updated_at: now }
-      : { last_failure_at: now, consecutive_failures: endpoint.consecutive_failures + 1, updated_at: now };
-    if (disableReason) Object.assign(changes, { state: 'disabled', disabled_reason: disableReason });
-    await tx.manager.update(EndpointEntity, { id: endpoint.id }, changes);
+      return 0;
+    const id = endpoint.id;
+    if (!success) {
+      const changes: QueryDeepPartialEntity<EndpointEntity> = {
+        last_failure_at: now,
+        consecutive_failures: () => 'consecutive_failures + 1',
+        updated_at: now,
+      };
+      if (disableReason)
+        Object.assign(changes, { state: 'disabled', disabled_reason: disableReason, ...AUTOHEAL_CLEARED });
+      await tx.manager.update(EndpointEntity, { id }, changes);
+      return 0;
+    }
+    // Two conditional updates, exactly one of which matches the row as it is now; the one the
+    // snapshot expects goes first, so it is usually a single statement.
+    const endStreak = async () => {
+      const result = await tx.manager.update(
+        EndpointEntity,
+        { id, consecutive_failures: MoreThan(0) },
+        {
+          last_success_at: now,
+          consecutive_failures: 0,
+          recovered_at: now,
+          recovered_after_failures: () => 'consecutive_failures',
+          updated_at: now,
+        },
+      );
+      if (!result.affected) return null;
+      const row = await tx.manager.findOne(EndpointEntity, {
+        where: { id },
+        select: { id: true, recovered_after_failures: true },
+      });
+      return row?.recovered_after_failures ?? 0;
+    };
+    const plain = async () => {
+      const result = await tx.manager.update(
+        EndpointEntity,
+        { id, consecutive_failures: 0 },
+        { last_success_at: now, updated_at: now },
+      );
+      return result.affected ? 0 : null;
+    };
+    const [first, second] = endpoint.consecutive_failures > 0 ? [endStreak, plain] : [plain, endStreak];
+    return (await first()) ?? (await second()) ?? 0;
   }
 
   /** Adds one attempt to its 5-minute bucket (per tenant and endpoint). */

@@ -7,7 +7,7 @@ import type { Actor } from '../events/event.types.js';
 import { EventsService } from '../events/events.service.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import type { EndpointView } from './dto/delivery-views.dto.js';
-import type { EndpointEntity } from './endpoint.entity.js';
+import { AUTOHEAL_CLEARED, type EndpointEntity } from './endpoint.entity.js';
 import { EndpointRepository } from './endpoint.repository.js';
 import { generateSigningSecret } from './signing-secret.js';
 import { endpointView } from './views.js';
@@ -31,7 +31,16 @@ export class EndpointControlService {
   pause(id: string, until: Date | null, reason: string | undefined, scope: TenantScope, actor: Actor) {
     if (until && until <= this.clock.now()) throw new BadRequestException('until must be in the future');
     return this.apply(id, 'endpoint.pause', scope, actor, reason, (e, now) => ({
-      changes: { state: 'paused', paused_until: until, paused_by: describe(actor), updated_at: now },
+      // A pause by hand replaces an autoheal pause: it ends at `until` (or on resume), not by a probe.
+      changes: {
+        state: 'paused',
+        paused_until: until,
+        paused_by: describe(actor),
+        autoheal_paused: false,
+        pause_s: null,
+        probe_lease_until: null,
+        updated_at: now,
+      },
       event: e.state === 'paused' ? undefined : 'endpoint.paused',
       noop: e.state === 'disabled' ? 'Endpoint is disabled; enable it instead' : undefined,
     }));
@@ -41,7 +50,7 @@ export class EndpointControlService {
     return this.apply(id, 'endpoint.resume', scope, actor, undefined, (e, now) =>
       e.state === 'paused'
         ? {
-            changes: { state: 'active', paused_until: null, paused_by: null, updated_at: now },
+            changes: { state: 'active', paused_until: null, paused_by: null, ...AUTOHEAL_CLEARED, updated_at: now },
             event: 'endpoint.resumed',
           }
         : { changes: {}, noop: `Endpoint is ${e.state}, not paused` },

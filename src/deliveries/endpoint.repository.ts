@@ -12,6 +12,27 @@ export class EndpointRepository {
     return this.dataSource.manager.findOneBy(EndpointEntity, { id });
   }
 
+  /** Every tenant's endpoint with this URL, or only the given tenant's. */
+  findByUrl(url: string, tenantId: string | undefined): Promise<EndpointEntity[]> {
+    return this.dataSource.manager.find(EndpointEntity, {
+      where: tenantId === undefined ? { url } : { url, tenant_id: tenantId },
+      order: { created_at: 'ASC', id: 'ASC' },
+    });
+  }
+
+  /** Paused endpoints (by hand or by autoheal), the soonest to run out first. */
+  listPaused(tenantId: string | undefined, limit: number): Promise<EndpointEntity[]> {
+    return this.dataSource.manager.find(EndpointEntity, {
+      where: tenantId === undefined ? { state: 'paused' } : { state: 'paused', tenant_id: tenantId },
+      order: { paused_until: 'ASC', id: 'ASC' },
+      take: limit,
+    });
+  }
+
+  countPaused(): Promise<number> {
+    return this.dataSource.manager.countBy(EndpointEntity, { state: 'paused' });
+  }
+
   findByTenantAndUrl(manager: EntityManager, tenantId: string, url: string): Promise<EndpointEntity | null> {
     return manager.findOneBy(EndpointEntity, { tenant_id: tenantId, url });
   }

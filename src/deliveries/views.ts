@@ -20,6 +20,8 @@ export function endpointView(e: EndpointEntity, counts: StatusCounts = NO_COUNTS
     last_success_at: iso(e.last_success_at),
     last_failure_at: iso(e.last_failure_at),
     consecutive_failures: e.consecutive_failures,
+    autoheal_paused: Boolean(e.autoheal_paused),
+    pause_streak: e.pause_streak,
     counts_24h: { ...counts },
     created_at: iso(e.created_at)!,
     updated_at: iso(e.updated_at)!,

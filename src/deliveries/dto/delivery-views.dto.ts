@@ -18,6 +18,10 @@ export class EndpointView {
   @ApiProperty({ type: String, nullable: true }) last_success_at!: string | null;
   @ApiProperty({ type: String, nullable: true }) last_failure_at!: string | null;
   @ApiProperty() consecutive_failures!: number;
+  @ApiProperty({ description: 'The current pause was set by autoheal: a successful probe ends it' })
+  autoheal_paused!: boolean;
+  @ApiProperty({ description: 'Autoheal pauses in a row without a successful probe' })
+  pause_streak!: number;
   @ApiProperty({ type: StatusCountsDto, description: 'Deliveries created in the last 24 h, by status' })
   counts_24h!: StatusCountsDto;
   @ApiProperty() created_at!: string;
