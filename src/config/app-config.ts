@@ -113,6 +113,19 @@ export class AppConfig {
   @IntInRange(1, 1000)
   AUTOHEAL_DISABLE_AFTER_PAUSES = 10;
 
+  /** Whether this replica runs the autoheal engine (only the leader among replicas evaluates). */
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string'
+      ? (({ true: true, false: false } as Record<string, boolean>)[value.trim().toLowerCase()] ?? value)
+      : value,
+  )
+  @IsBoolean({ message: 'must be true or false' })
+  AUTOHEAL_ENABLED = true;
+
+  /** Seconds between autoheal evaluations (delivery events also trigger one). */
+  @IntInRange(1, 3600)
+  AUTOHEAL_INTERVAL_S = 30;
+
   /** Seconds before each attempt: the first, then after each failure. */
   @Transform(emptyToUndefined)
   @IsOptional()

@@ -25,6 +25,8 @@ import { ReplayJobEntity } from './replay-job.entity.js';
 import { ReplayJobRepository } from './replay-job.repository.js';
 import { EndpointControlService } from './endpoint-control.service.js';
 import { EndpointHealing } from './endpoint-healing.service.js';
+import { DeliveryStats } from './delivery-stats.service.js';
+import { DeliveryStatsRepository } from './delivery-stats.repository.js';
 import { EndpointPauses } from './endpoint-pauses.js';
 
 /**
@@ -53,8 +55,10 @@ import { EndpointPauses } from './endpoint-pauses.js';
     BulkReplayService,
     EndpointPauses,
     EndpointHealing,
+    DeliveryStatsRepository,
+    DeliveryStats,
   ],
-  exports: [EndpointHealing],
+  exports: [EndpointHealing, DeliveryStats],
 })
 export class DeliveriesModule implements OnModuleInit {
   constructor(private readonly features: FeatureRegistry) {}

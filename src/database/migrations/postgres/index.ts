@@ -5,6 +5,7 @@ import { AddDispatch1764200000000 } from './1764200000000-AddDispatch.js';
 import { AddPendingTrigger1764210000000 } from './1764210000000-AddPendingTrigger.js';
 import { CreateReplayJobs1764220000000 } from './1764220000000-CreateReplayJobs.js';
 import { AddEndpointHealing1764230000000 } from './1764230000000-AddEndpointHealing.js';
+import { CreateAutoheal1764240000000 } from './1764240000000-CreateAutoheal.js';
 
 /** PostgreSQL migrations in order; each feature adds its own (`<epoch>-<PascalName>.ts`). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -15,4 +16,5 @@ export const postgresMigrations: MixedList<Function> = [
   AddPendingTrigger1764210000000,
   CreateReplayJobs1764220000000,
   AddEndpointHealing1764230000000,
+  CreateAutoheal1764240000000,
 ];
