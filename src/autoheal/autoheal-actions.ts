@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database/transaction-runner.js';
 import { EndpointHealing } from '../deliveries/endpoint-healing.service.js';
-import type { Actor, Severity } from '../events/event.types.js';
-import { EventsService } from '../events/events.service.js';
+import type { Actor, NewEvent, Severity } from '../events/event.types.js';
 import type { AutohealRuleEntity } from './autoheal-rule.entity.js';
 import { parseParams } from './rule-params.js';
 
@@ -14,15 +13,20 @@ export interface ActionTarget {
   value: number;
 }
 
-/** Carries out a rule's action on one endpoint, in the engine's transaction; says what it did. */
+/**
+ * Carries out a rule's action on one endpoint, in the engine's transaction, and says what it did;
+ * a `notify` hands back its event for the engine to publish with the batch.
+ */
 @Injectable()
 export class AutohealActions {
-  constructor(
-    private readonly healing: EndpointHealing,
-    private readonly events: EventsService,
-  ) {}
+  constructor(private readonly healing: EndpointHealing) {}
 
-  async run(tx: Tx, rule: AutohealRuleEntity, target: ActionTarget, now: Date): Promise<Record<string, unknown>> {
+  async run(
+    tx: Tx,
+    rule: AutohealRuleEntity,
+    target: ActionTarget,
+    now: Date,
+  ): Promise<Record<string, unknown> & { event?: NewEvent }> {
     const by = `autoheal:${rule.name}`;
     switch (rule.action_type) {
       case 'pause_endpoint': {
@@ -42,7 +46,8 @@ export class AutohealActions {
       }
       case 'notify': {
         const { severity, message } = parseParams('notify', rule.action_params);
-        await this.events.publish(tx, {
+        // Returned, not published: the engine writes a batch's events in one insert.
+        const event: NewEvent = {
           type: 'autoheal.notify',
           severity: severity as Severity,
           tenantId: target.tenantId,
@@ -55,8 +60,8 @@ export class AutohealActions {
             metric: target.metric,
             value: target.value,
           },
-        });
-        return { severity, message };
+        };
+        return { severity, message, event };
       }
     }
   }

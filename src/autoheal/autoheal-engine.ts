@@ -10,6 +10,7 @@ import { LeaderElection } from '../database/leader-election.js';
 import { TransactionRunner, type Tx } from '../database/transaction-runner.js';
 import { DeliveryStats, type EndpointWindowRow } from '../deliveries/delivery-stats.service.js';
 import { EventRelay } from '../events/event-relay.js';
+import type { NewEvent } from '../events/event.types.js';
 import { EventsService } from '../events/events.service.js';
 import { AutohealActions, ruleActor } from './autoheal-actions.js';
 import { decide, EMPTY_SAMPLE, FRESH_MEMORY, type Decision, type EndpointSample } from './autoheal-decider.js';
@@ -26,6 +27,7 @@ const BUCKET_MS = 5 * 60_000;
 /** Events after which a rule may have become true; the engine looks soon instead of at the next tick. */
 const TRIGGERING_EVENTS = new Set(['delivery.attempt_failed', 'delivery.exhausted', 'endpoint.recovered']);
 const REACT_DELAY_MS = 1000;
+const ACTION_BATCH = 100;
 
 interface Pending {
   rule: AutohealRuleEntity;
@@ -43,8 +45,8 @@ export interface TickSummary {
 
 /**
  * Evaluates the enabled rules over every endpoint: one set-wise read of the rollups per window,
- * the pure decision table per rule and endpoint, then one transaction per action (action,
- * execution, memory, event) and one for the rest. Runs on the leader replica only, on its own
+ * the pure decision table per rule and endpoint, then the actions in batches, each in one transaction
+ * with its execution rows, memory and events, and one transaction for the rest. Runs on the leader replica only, on its own
  * interval and shortly after a delivery event that may have made a rule true. All times are the
  * database's.
  */
@@ -151,11 +153,24 @@ export class AutohealEngine implements OnApplicationBootstrap, OnApplicationShut
       }
     }
 
-    for (const p of pending.filter((x) => x.decision.act)) {
-      await this.act(p, now).then(
-        () => summary.fired++,
-        (err: unknown) => this.recordFailure(p, now, err),
-      );
+    // Actions go in batches (one transaction each, in endpoint order so replicas' row locks never
+    // cross); a batch that fails is retried one action at a time, so one bad action sinks only itself.
+    const acting = pending
+      .filter((x) => x.decision.act)
+      .sort((x, y) => (x.endpoint.endpoint_id < y.endpoint.endpoint_id ? -1 : 1));
+    for (let i = 0; i < acting.length; i += ACTION_BATCH) {
+      const batch = acting.slice(i, i + ACTION_BATCH);
+      try {
+        await this.act(batch, now);
+        summary.fired += batch.length;
+      } catch {
+        for (const p of batch) {
+          await this.act([p], now).then(
+            () => summary.fired++,
+            (err: unknown) => this.recordFailure(p, now, err),
+          );
+        }
+      }
     }
     const quiet = pending.filter((x) => !x.decision.act);
     await this.runner.run(async (tx) => {
@@ -174,22 +189,32 @@ export class AutohealEngine implements OnApplicationBootstrap, OnApplicationShut
     return summary;
   }
 
-  private act(p: Pending, now: Date): Promise<void> {
+  private act(batch: Pending[], now: Date): Promise<void> {
     return this.runner.run(async (tx) => {
-      const detail = await this.actions.run(
-        tx,
-        p.rule,
-        {
-          endpointId: p.endpoint.endpoint_id,
-          tenantId: p.endpoint.tenant_id,
-          endpointUrl: p.endpoint.url,
-          metric: p.rule.trigger_metric,
-          value: p.decision.value,
-        },
-        now,
+      const rows: AutohealExecutionEntity[] = [];
+      const extra: NewEvent[] = [];
+      for (const p of batch) {
+        const detail = await this.actions.run(
+          tx,
+          p.rule,
+          {
+            endpointId: p.endpoint.endpoint_id,
+            tenantId: p.endpoint.tenant_id,
+            endpointUrl: p.endpoint.url,
+            metric: p.rule.trigger_metric,
+            value: p.decision.value,
+          },
+          now,
+        );
+        const { event, ...facts } = detail;
+        if (event) extra.push(event);
+        rows.push(this.execution(p, 'fired', facts, now));
+      }
+      await this.states.save(
+        tx.manager,
+        batch.map((p) => stateOf(p.rule.id, p.endpoint, p.decision)),
       );
-      await this.states.save(tx.manager, [stateOf(p.rule.id, p.endpoint, p.decision)]);
-      await this.record(tx, [this.execution(p, 'fired', detail, now)], [p]);
+      await this.record(tx, rows, batch, extra);
     });
   }
 
@@ -202,29 +227,47 @@ export class AutohealEngine implements OnApplicationBootstrap, OnApplicationShut
       .catch((e: unknown) => this.logger.warn({ err: e }, 'could not record a failed autoheal action'));
   }
 
-  private async record(tx: Tx, rows: AutohealExecutionEntity[], sources: Pending[]): Promise<void> {
+  private async record(
+    tx: Tx,
+    rows: AutohealExecutionEntity[],
+    sources: Pending[],
+    extra: NewEvent[] = [],
+  ): Promise<void> {
     await this.executions.insert(tx.manager, rows);
-    for (const [i, row] of rows.entries()) {
-      const rule = sources[i].rule;
-      await this.events.publish(tx, {
-        type: `autoheal.${row.outcome}`,
-        severity: row.outcome === 'fired' ? firedSeverity(rule) : row.outcome === 'action_failed' ? 'error' : 'info',
-        tenantId: row.tenant_id,
-        subject: { type: 'endpoint', id: row.endpoint_id },
-        actor: ruleActor(rule),
-        data: {
-          execution_id: row.id,
-          rule: rule.name,
-          action: rule.action_type,
-          endpoint_url: row.endpoint_url,
-          metric: row.metric,
-          value: row.value,
-          threshold: row.threshold,
-          detail: JSON.parse(row.detail) as unknown,
-        },
-      });
-      tx.afterCommit(() => this.actionsTotal.inc({ rule: rule.name, action: rule.action_type, outcome: row.outcome }));
-    }
+    await this.events.publishMany(tx, [
+      ...extra,
+      ...rows.map((row, i) => {
+        const rule = sources[i].rule;
+        return {
+          type: `autoheal.${row.outcome}`,
+          severity:
+            row.outcome === 'fired'
+              ? firedSeverity(rule)
+              : row.outcome === 'action_failed'
+                ? ('error' as const)
+                : ('info' as const),
+          tenantId: row.tenant_id,
+          subject: { type: 'endpoint', id: row.endpoint_id },
+          actor: ruleActor(rule),
+          data: {
+            execution_id: row.id,
+            rule: rule.name,
+            action: rule.action_type,
+            endpoint_url: row.endpoint_url,
+            metric: row.metric,
+            value: row.value,
+            threshold: row.threshold,
+            detail: JSON.parse(row.detail) as unknown,
+          },
+        };
+      }),
+    ]);
+    tx.afterCommit(() => {
+      for (const [i, row] of rows.entries()) {
+        const rule = sources[i].rule;
+        this.actionsTotal.inc({ rule: rule.name, action: rule.action_type, outcome: row.outcome });
+      }
+    });
   }
 
   private execution(

@@ -23,22 +23,24 @@ export class EventRepository {
   }
 
   async insert(tx: Tx, row: EventRow): Promise<number> {
-    const result = await tx.manager.insert(EventEntity, {
-      type: row.type,
-      severity: row.severity,
-      tenant_id: row.tenant_id,
-      subject_type: row.subject?.type ?? null,
-      subject_id: row.subject?.id ?? null,
-      actor_type: row.actor.type,
-      actor_roles: row.actor.roles.length ? `,${row.actor.roles.join(',')},` : '',
-      // simple-json columns: TypeORM's deep-partial typing cannot follow unknown-valued records.
-      actor: row.actor as never,
-      data: row.data as never,
-      created_at: row.created_at,
-      prev_hash: null,
-      hash: null,
-    });
+    const result = await tx.manager.insert(EventEntity, toColumns(row));
     return Number((result.identifiers[0] as { id: number | string }).id);
+  }
+
+  /** Ids in the order of `rows`. */
+  async insertMany(tx: Tx, rows: EventRow[]): Promise<number[]> {
+    const ids: number[] = [];
+    for (let i = 0; i < rows.length; i += 200) {
+      const chunk = rows.slice(i, i + 200);
+      if (tx.dialect === 'sqlite') {
+        // better-sqlite3 reports only the last rowid of a multi-row insert.
+        for (const row of chunk) ids.push(await this.insert(tx, row));
+        continue;
+      }
+      const result = await tx.manager.insert(EventEntity, chunk.map(toColumns));
+      ids.push(...result.identifiers.map((x) => Number((x as { id: number | string }).id)));
+    }
+    return ids;
   }
 
   async setHash(tx: Tx, id: number, prevHash: string | null, hash: string): Promise<void> {
@@ -161,5 +163,23 @@ export function toStored(row: EventEntity): StoredEvent {
     created_at: new Date(row.created_at).toISOString(),
     prev_hash: row.prev_hash,
     hash: row.hash,
+  };
+}
+
+function toColumns(row: EventRow) {
+  return {
+    type: row.type,
+    severity: row.severity,
+    tenant_id: row.tenant_id,
+    subject_type: row.subject?.type ?? null,
+    subject_id: row.subject?.id ?? null,
+    actor_type: row.actor.type,
+    actor_roles: row.actor.roles.length ? `,${row.actor.roles.join(',')},` : '',
+    // simple-json columns: TypeORM's deep-partial typing cannot follow unknown-valued records.
+    actor: row.actor as never,
+    data: row.data as never,
+    created_at: row.created_at,
+    prev_hash: null,
+    hash: null,
   };
 }
