@@ -65,7 +65,8 @@ export class CreateAutoheal1764240000000 implements MigrationInterface {
     await q.query(`CREATE INDEX idx_autoheal_exec_created ON autoheal_executions (created_at, id)`);
     await q.query(`CREATE INDEX idx_autoheal_exec_tenant ON autoheal_executions (tenant_id, created_at, id)`);
     await q.query(`CREATE INDEX idx_autoheal_exec_endpoint ON autoheal_executions (endpoint_id, created_at, id)`);
-    await q.query(`CREATE INDEX idx_autoheal_exec_rule ON autoheal_executions (rule_id, outcome, created_at)`);
+    await q.query(`CREATE INDEX idx_autoheal_exec_outcome ON autoheal_executions (outcome, created_at)`);
+    await q.query(`CREATE INDEX idx_autoheal_exec_rule ON autoheal_executions (rule_id, created_at, id)`);
     const now = new Date();
     for (const rule of BUILTIN_RULES) {
       await q.query(
