@@ -5,13 +5,13 @@
 import { Buffer } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
-import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { URL } from 'node:url';
 import pg from 'pg';
@@ -34,8 +34,10 @@ import {
   runBench,
   settlesWithin,
   startChild,
+  startRssSampler,
   startScriptNodeFlags,
   STARTUP_TIMEOUT_MS,
+  stopService,
   waitForOk,
 } from '../support/processes.js';
 
@@ -50,8 +52,6 @@ const HISTORY_BUCKETS = 72; // 6 hours of 5-minute buckets before the window
 const BUCKET_S = 300;
 const METRIC = 'command_center_autoheal_evaluation_seconds';
 const POLL_MS = 100;
-const RSS_SAMPLE_MS = 500;
-const STOP_TIMEOUT_MS = 5_000;
 const SEED_STATEMENT_TIMEOUT_MS = 10 * 60_000;
 const TARGET_S = 1; // every evaluation
 /** Rules added through the API (the migration seeds the two built-in ones). */
@@ -315,39 +315,6 @@ async function getJson(port, urlPath, headers = OPERATOR) {
   return JSON.parse(res.body);
 }
 
-/** SIGTERM, then SIGKILL after 5 s. */
-async function stopService(child) {
-  if (!child || !isRunning(child)) return;
-  child.proc.kill('SIGTERM');
-  if (await settlesWithin(child.exited, STOP_TIMEOUT_MS)) return;
-  log(`${child.name} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; killing it`);
-  child.proc.kill('SIGKILL');
-  await settlesWithin(child.exited, 1_000);
-}
-
-/** Peak VmRSS (kB) of `pid`, sampled every 500 ms until stopped. */
-function startRssSampler(pid) {
-  const stats = { peakKb: 0, samples: 0 };
-  const sample = () => {
-    try {
-      const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-      if (kb) {
-        stats.peakKb = Math.max(stats.peakKb, kb);
-        stats.samples++;
-      }
-    } catch {
-      // The process is gone; the run reports that.
-    }
-  };
-  sample();
-  const timer = setInterval(sample, RSS_SAMPLE_MS);
-  return () => {
-    clearInterval(timer);
-    sample();
-    return stats;
-  };
-}
-
 /** `_sum` and `_count` of the evaluation histogram (no labels). */
 function parseHistogram(text) {
   const value = (suffix) => {
@@ -364,7 +331,7 @@ function parseHistogram(text) {
  */
 async function measure(service, port, want, timeoutS) {
   const t0 = performance.now();
-  const stopRss = startRssSampler(service.proc.pid);
+  const rssSampler = startRssSampler(service.proc.pid);
   try {
     await waitForOk(service, `http://${HOST}:${port}/healthz`, OPERATOR);
     const healthzS = (performance.now() - t0) / 1000;
@@ -399,9 +366,9 @@ async function measure(service, port, want, timeoutS) {
       }
       await sleep(POLL_MS, undefined, { signal: interrupt.signal });
     }
-    return { healthzS, evaluations, merged, pollErrors, total: prev.count, rss: stopRss() };
+    return { healthzS, evaluations, merged, pollErrors, total: prev.count, rss: rssSampler.stop() };
   } finally {
-    stopRss();
+    rssSampler.stop();
   }
 }
 

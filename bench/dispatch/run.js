@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
-import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
 import pg from 'pg';
@@ -31,10 +31,11 @@ import {
   releaseLock,
   ROOT,
   runBench,
-  settlesWithin,
   startChild,
+  startRssSampler,
   startScriptNodeFlags,
   STARTUP_TIMEOUT_MS,
+  stopService,
   waitForOk,
 } from '../support/processes.js';
 
@@ -45,11 +46,9 @@ const INGEST_PARALLEL = 4;
 const INGEST_REQUEST_TIMEOUT_MS = 60_000;
 const TARGET_RATE = 1_000; // completed attempts per second
 const TARGET_RSS_MB = 256;
-const RSS_SAMPLE_MS = 500;
 const PROGRESS_MS = 5_000;
 /** After completion, how long to keep listening for late duplicates. */
 const SETTLE_MS = 2_000;
-const STOP_TIMEOUT_MS = 5_000;
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 // The service's defaults, stated in the output (the variables are removed from its environment).
 const DISPATCH_CONCURRENCY = 32;
@@ -90,49 +89,6 @@ async function waitForReady(child) {
   ]);
   if (outcome === 'exited') throw new BenchError(describeExit(child));
   if (outcome === 'timeout') throw new BenchError(`${child.name} did not start within ${STARTUP_TIMEOUT_MS / 1000} s`);
-}
-
-/** SIGTERM, then SIGKILL after 5 s (bench/support's own stop runs only at the very end). */
-async function stopService(child) {
-  if (!isRunning(child)) return;
-  child.proc.kill('SIGTERM');
-  if (await settlesWithin(child.exited, STOP_TIMEOUT_MS)) return;
-  log(`${child.name} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; killing it`);
-  child.proc.kill('SIGKILL');
-  await settlesWithin(child.exited, 1_000);
-}
-
-/** Samples VmRSS of `pid` every 500 ms until stopped; figures in kB. */
-function startRssSampler(pid) {
-  const read = () => {
-    try {
-      const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      return match ? Number(match[1]) : undefined;
-    } catch {
-      return undefined; // The process is gone; the run will report that.
-    }
-  };
-  const stats = { peakKb: 0, lastKb: 0, samples: 0 };
-  const sample = () => {
-    const kb = read();
-    if (kb === undefined) return;
-    stats.peakKb = Math.max(stats.peakKb, kb);
-    stats.lastKb = kb;
-    stats.samples++;
-  };
-  sample();
-  const timer = setInterval(sample, RSS_SAMPLE_MS);
-  let stopped = false;
-  return {
-    stop() {
-      if (!stopped) {
-        stopped = true;
-        clearInterval(timer);
-        sample();
-      }
-      return stats;
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,13 +3,13 @@
 // 100 ms; reports publish→receipt latency, delivery and the service's peak RSS. See README.md.
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
-import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
 import {
@@ -27,6 +27,7 @@ import {
   runBench,
   settlesWithin,
   startChild,
+  startRssSampler,
   startScriptNodeFlags,
   STARTUP_TIMEOUT_MS,
   waitForOk,
@@ -40,7 +41,6 @@ const TARGET_P99_MS = 250;
 const TARGET_P99_CLIENTS = 1_000;
 const TARGET_RSS_MB = 300;
 const TARGET_RSS_CLIENTS = 5_000;
-const RSS_SAMPLE_MS = 500;
 /** After the last publish, how long clients may still take to receive the measured events. */
 const DRAIN_TIMEOUT_MS = 10_000;
 const PUBLISH_TIMEOUT_MS = 10_000;
@@ -91,39 +91,6 @@ async function waitForReady(child) {
   ]);
   if (outcome === 'exited') throw new BenchError(describeExit(child));
   if (outcome === 'timeout') throw new BenchError(`${child.name} did not start within ${STARTUP_TIMEOUT_MS / 1000} s`);
-}
-
-/** Samples VmRSS of `pid` every 500 ms until stopped; figures in kB. */
-function startRssSampler(pid) {
-  const read = () => {
-    try {
-      const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      return match ? Number(match[1]) : undefined;
-    } catch {
-      return undefined; // The process is gone; the phase will report that.
-    }
-  };
-  const stats = { startKb: read(), peakKb: 0, samples: 0 };
-  const sample = () => {
-    const kb = read();
-    if (kb === undefined) return;
-    stats.peakKb = Math.max(stats.peakKb, kb);
-    stats.samples++;
-  };
-  sample();
-  const timer = setInterval(sample, RSS_SAMPLE_MS);
-  let stopped = false;
-  return {
-    /** Stops sampling (once) and returns the figures. */
-    stop() {
-      if (!stopped) {
-        stopped = true;
-        clearInterval(timer);
-        sample();
-      }
-      return stats;
-    },
-  };
 }
 
 /**

@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
+import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
 
@@ -260,3 +261,49 @@ export function releaseLock() {
 }
 // A path that skips every `finally` (a second Ctrl-C, process.exit) must not leave the lock behind.
 process.on('exit', releaseLock);
+
+const RSS_SAMPLE_MS = 500;
+
+/** SIGTERM, then SIGKILL after 5 s (the exit handler's own stop runs only at the very end). */
+export async function stopService(child) {
+  if (!child || !isRunning(child)) return;
+  child.proc.kill('SIGTERM');
+  if (await settlesWithin(child.exited, STOP_TIMEOUT_MS)) return;
+  log(`${child.name} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; killing it`);
+  child.proc.kill('SIGKILL');
+  await settlesWithin(child.exited, 1_000);
+}
+
+/** Samples VmRSS of `pid` every 500 ms until stopped; figures in kB. */
+export function startRssSampler(pid) {
+  const read = () => {
+    try {
+      const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return match ? Number(match[1]) : undefined;
+    } catch {
+      return undefined; // The process is gone; the run will report that.
+    }
+  };
+  const stats = { startKb: read(), peakKb: 0, lastKb: 0, samples: 0 };
+  const sample = () => {
+    const kb = read();
+    if (kb === undefined) return;
+    stats.peakKb = Math.max(stats.peakKb, kb);
+    stats.lastKb = kb;
+    stats.samples++;
+  };
+  sample();
+  const timer = setInterval(sample, RSS_SAMPLE_MS);
+  let stopped = false;
+  return {
+    /** Stops sampling (once) and returns the figures. */
+    stop() {
+      if (!stopped) {
+        stopped = true;
+        clearInterval(timer);
+        sample();
+      }
+      return stats;
+    },
+  };
+}
