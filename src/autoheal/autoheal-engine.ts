@@ -173,10 +173,12 @@ export class AutohealEngine implements OnApplicationBootstrap, OnApplicationShut
       }
     }
     const quiet = pending.filter((x) => !x.decision.act);
+    // Acted pairs saved their memory with the action (or keep the old one when it failed).
+    const acted = new Set(acting.map((p) => key(p.rule.id, p.endpoint.endpoint_id)));
     await this.runner.run(async (tx) => {
       await this.states.save(
         tx.manager,
-        changed.filter((s) => !pending.some((p) => p.decision.act && matches(p, s))),
+        changed.filter((s) => !acted.has(key(s.rule_id, s.endpoint_id))),
       );
       await this.record(
         tx,
@@ -295,8 +297,6 @@ export class AutohealEngine implements OnApplicationBootstrap, OnApplicationShut
 }
 
 const key = (ruleId: string, endpointId: string) => `${ruleId}\n${endpointId}`;
-const matches = (p: Pending, s: AutohealStateEntity) =>
-  p.rule.id === s.rule_id && p.endpoint.endpoint_id === s.endpoint_id;
 
 function firedSeverity(rule: AutohealRuleEntity) {
   return rule.action_type === 'disable_endpoint'

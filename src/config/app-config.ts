@@ -23,6 +23,15 @@ function IntInRange(min: number, max: number, message = `must be an integer betw
   return applyDecorators(Transform(toInt), IsInt({ message }), Min(min, { message }), Max(max, { message }));
 }
 
+const toBoolean = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? (({ true: true, false: false } as Record<string, boolean>)[value.trim().toLowerCase()] ?? value)
+    : value;
+/** `true` or `false` (any case), given as a string in the environment. */
+function BooleanFlag() {
+  return applyDecorators(Transform(toBoolean), IsBoolean({ message: 'must be true or false' }));
+}
+
 const emptyToUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
@@ -95,12 +104,7 @@ export class AppConfig {
   DELIVERY_ALLOWED_PRIVATE_CIDRS?: string;
 
   /** `false` runs an instance that serves the API but sends nothing (e.g. a read replica). */
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string'
-      ? (({ true: true, false: false } as Record<string, boolean>)[value.trim().toLowerCase()] ?? value)
-      : value,
-  )
-  @IsBoolean({ message: 'must be true or false' })
+  @BooleanFlag()
   DISPATCHER_ENABLED = true;
 
   @IntInRange(1, 1000)
@@ -114,12 +118,7 @@ export class AppConfig {
   AUTOHEAL_DISABLE_AFTER_PAUSES = 10;
 
   /** Whether this replica runs the autoheal engine (only the leader among replicas evaluates). */
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string'
-      ? (({ true: true, false: false } as Record<string, boolean>)[value.trim().toLowerCase()] ?? value)
-      : value,
-  )
-  @IsBoolean({ message: 'must be true or false' })
+  @BooleanFlag()
   AUTOHEAL_ENABLED = true;
 
   /** Seconds between autoheal evaluations (delivery events also trigger one). */

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-
-/** Stored as TypeORM stores dates on SQLite, for raw statements. */
-const sqliteDate = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+import { readSqlDate, sqlDate } from '../database/sql-dates.js';
 
 const LATENCY_COLUMNS = [
   'lat_le_100',
@@ -41,7 +39,7 @@ export class DeliveryStatsRepository {
    */
   async endpointWindows(since: Date): Promise<EndpointWindowRow[]> {
     const pg = this.dataSource.options.type === 'postgres';
-    const at = pg ? since : sqliteDate(since);
+    const at = sqlDate(pg ? 'postgres' : 'sqlite', since);
     const p = (i: number) => (pg ? `$${i}` : '?');
     const sums = ['attempts', 'failures', 'timeouts', ...LATENCY_COLUMNS];
     const sql = `
@@ -62,7 +60,7 @@ export class DeliveryStatsRepository {
       url: String(r.url),
       state: String(r.state),
       consecutive_failures: Number(r.consecutive_failures),
-      recovered_at: r.recovered_at === null ? null : new Date(toIso(r.recovered_at)),
+      recovered_at: r.recovered_at === null ? null : readSqlDate(r.recovered_at),
       recovered_after_failures: Number(r.recovered_after_failures),
       attempts: Number(r.attempts),
       failures: Number(r.failures),
@@ -70,11 +68,4 @@ export class DeliveryStatsRepository {
       latency: LATENCY_COLUMNS.map((c) => Number(r[c])),
     }));
   }
-}
-
-/** SQLite returns stored dates as `YYYY-MM-DD HH:MM:SS.SSS` in UTC. */
-function toIso(value: unknown): string | Date {
-  if (value instanceof Date) return value;
-  const s = String(value);
-  return /Z|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`;
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import type { Keyset } from '../common/pagination/cursor.js';
+import { sqlDate } from '../database/sql-dates.js';
 import type { Tx } from '../database/transaction-runner.js';
 import { AttemptEntity } from './attempt.entity.js';
 import { DeliveryEntity, type DeliveryStatus } from './delivery.entity.js';
@@ -197,7 +198,7 @@ export class DeliveryRepository {
   async deleteStatsBefore(tx: Tx, cutoff: Date): Promise<void> {
     await tx.manager.query(
       `DELETE FROM delivery_stats_5m WHERE bucket_start < ${tx.dialect === 'postgres' ? '$1' : '?'}`,
-      [tx.dialect === 'postgres' ? cutoff : cutoff.toISOString().replace('T', ' ').replace('Z', '')],
+      [sqlDate(tx.dialect, cutoff)],
     );
   }
 

@@ -1,13 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { In, MoreThan } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm';
+import { sqlDate } from '../database/sql-dates.js';
 import type { Tx } from '../database/transaction-runner.js';
 import { AttemptEntity } from './attempt.entity.js';
 import { DeliveryEntity } from './delivery.entity.js';
 import { AUTOHEAL_CLEARED, EndpointEntity } from './endpoint.entity.js';
-
-/** Stored as TypeORM stores dates on SQLite, for raw statements. */
-const sqliteDate = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 export interface AttemptOutcome {
   status: DeliveryEntity['status'];
@@ -76,7 +74,7 @@ export class DispatchRepository {
     // Numbered on PostgreSQL; in textual order on SQLite (`now` three times, the skip list before LIMIT).
     const params: unknown[] = pg
       ? [owner, leaseUntil, now, limit, ...skipEndpoints]
-      : [owner, sqliteDate(leaseUntil), sqliteDate(now), sqliteDate(now), sqliteDate(now), ...skipEndpoints, limit];
+      : [owner, ...[leaseUntil, now, now, now].map((d) => sqlDate('sqlite', d)), ...skipEndpoints, limit];
     const rows = (await tx.manager.query(sql, params)) as unknown;
     const ids = normalizeReturning(rows).map((r) => r.id);
     return ids.length ? tx.manager.findBy(DeliveryEntity, { id: In(ids) }) : [];
@@ -256,7 +254,7 @@ export class DispatchRepository {
       ON CONFLICT (bucket_start, tenant_id, endpoint_id) DO UPDATE SET
         ${columns.map((c) => `${c} = delivery_stats_5m.${c} + excluded.${c}`).join(', ')}`;
     await tx.manager.query(sql, [
-      pg ? s.bucketStart : sqliteDate(s.bucketStart),
+      sqlDate(tx.dialect, s.bucketStart),
       s.tenantId,
       s.endpointId,
       ...Object.values(counters),

@@ -2,6 +2,7 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import type { TenantScope } from '../common/auth/tenant-scope.js';
 import { Clock } from '../common/time/clock.js';
 import { TransactionRunner, type Tx } from '../database/transaction-runner.js';
+import { describeActor } from '../events/actor.js';
 import { AuditService } from '../events/audit.service.js';
 import type { Actor } from '../events/event.types.js';
 import { EventsService } from '../events/events.service.js';
@@ -35,7 +36,7 @@ export class EndpointControlService {
       changes: {
         state: 'paused',
         paused_until: until,
-        paused_by: describe(actor),
+        paused_by: describeActor(actor),
         autoheal_paused: false,
         pause_s: null,
         probe_lease_until: null,
@@ -127,9 +128,4 @@ export class EndpointControlService {
       data: { url: e.url, ...(reason ? { reason } : {}) },
     });
   }
-}
-
-function describe(actor: Actor): string {
-  if (actor.type === 'rule') return `rule:${actor.rule_id ?? 'unknown'}`;
-  return `${actor.type}:${actor.roles.join('+') || 'anonymous'}`;
 }
