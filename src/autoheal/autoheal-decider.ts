@@ -1,8 +1,6 @@
+import { LATENCY_BOUNDS_MS } from '../deliveries/delivery-latency.js';
 import type { ExecutionOutcome } from './autoheal-execution.entity.js';
 import type { TriggerMetric } from './autoheal-rule.entity.js';
-
-/** Upper bounds (ms) of the stats rollup's latency buckets; the last one is open-ended. */
-export const LATENCY_BOUNDS_MS = [100, 250, 500, 1000, 2500, 5000, 10000] as const;
 
 export interface RulePolicy {
   metric: TriggerMetric;

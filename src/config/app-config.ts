@@ -4,6 +4,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
   IsString,
   Matches,
@@ -21,6 +22,18 @@ const toInt = ({ value }: { value: unknown }) =>
 /** An integer within bounds, given as a decimal string in the environment. */
 function IntInRange(min: number, max: number, message = `must be an integer between ${min} and ${max}`) {
   return applyDecorators(Transform(toInt), IsInt({ message }), Min(min, { message }), Max(max, { message }));
+}
+
+const toNumber = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;
+/** A decimal number within bounds, given as a string in the environment. */
+function NumberInRange(min: number, max: number, message = `must be a number between ${min} and ${max}`) {
+  return applyDecorators(
+    Transform(toNumber),
+    IsNumber({ allowNaN: false, allowInfinity: false }, { message }),
+    Min(min, { message }),
+    Max(max, { message }),
+  );
 }
 
 const toBoolean = ({ value }: { value: unknown }) =>
@@ -135,6 +148,58 @@ export class AppConfig {
 
   @IntInRange(10, 86400)
   EVENT_RETENTION_INTERVAL_S = 300;
+
+  /** Whether this replica runs the anomaly detector (only the leader among replicas evaluates). */
+  @BooleanFlag()
+  ANOMALY_ENABLED = true;
+
+  /** Seconds between anomaly evaluations (and refreshes of the tenant health gauges). */
+  @IntInRange(1, 3600)
+  ANOMALY_INTERVAL_S = 60;
+
+  /** Width of the normal band in robust standard deviations (1.4826 × MAD). */
+  @NumberInRange(0.5, 20)
+  ANOMALY_MAD_MULTIPLIER = 3;
+
+  /** Smallest half-width of the failure-ratio band, as a ratio (0.05 = 5 percentage points). */
+  @NumberInRange(0, 1)
+  ANOMALY_FAILURE_RATIO_FLOOR = 0.05;
+
+  /** Smallest half-width of the latency and volume bands, as a share of the baseline median. */
+  @NumberInRange(0, 10)
+  ANOMALY_RELATIVE_FLOOR = 0.5;
+
+  /** Attempts the 15-minute level window needs before failure ratio or latency get a verdict. */
+  @IntInRange(1, 1_000_000)
+  ANOMALY_MIN_ATTEMPTS = 100;
+
+  /** Deliveries per hour the baseline needs before a volume drop can be reported. */
+  @IntInRange(1, 100_000_000)
+  ANOMALY_MIN_HOURLY_VOLUME = 300;
+
+  /** Anomalous evaluations in a row before an anomaly opens. */
+  @IntInRange(1, 100)
+  ANOMALY_OPEN_AFTER = 2;
+
+  /** Seconds back inside the band after which an anomaly resolves by itself. */
+  @IntInRange(0, 86400)
+  ANOMALY_RESOLVE_AFTER_S = 900;
+
+  /** A recurrence within this many seconds of resolving reopens the same anomaly. */
+  @IntInRange(0, 7 * 86400)
+  ANOMALY_REOPEN_WINDOW_S = 3600;
+
+  /** The delivery success rate a tenant is held to in its health score (0.995 = 99.5 %). */
+  @NumberInRange(0.5, 0.99999)
+  TENANT_SLO_TARGET = 0.995;
+
+  /** Apdex threshold T in ms: delivered within T is satisfied, within 4T tolerating. */
+  @IntInRange(1, 600_000)
+  APDEX_T_MS = 1000;
+
+  /** How many tenants (the worst scores) command_center_tenant_health_score reports. */
+  @IntInRange(0, 100_000)
+  METRICS_MAX_TENANTS = 100;
 
   @IntInRange(1, 100000)
   SSE_MAX_CLIENTS = 10000;

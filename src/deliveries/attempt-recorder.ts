@@ -10,6 +10,7 @@ import { SYSTEM_ACTOR } from '../events/event.types.js';
 import { AttemptEntity, type AttemptErrorKind, type AttemptTrigger } from './attempt.entity.js';
 import type { DeliveryEntity } from './delivery.entity.js';
 import { DELIVERY_METRIC } from './deliveries.metrics.js';
+import { apdexZone } from './delivery-latency.js';
 import { DispatchRepository, type AttemptOutcome } from './dispatch.repository.js';
 import type { EndpointEntity } from './endpoint.entity.js';
 import { EndpointPauses, endpointEvent } from './endpoint-pauses.js';
@@ -35,6 +36,7 @@ export interface AttemptResult {
 @Injectable()
 export class AttemptRecorder {
   private readonly schedule: RetrySchedule;
+  private readonly apdexThresholdMs: number;
 
   constructor(
     private readonly runner: TransactionRunner,
@@ -48,6 +50,7 @@ export class AttemptRecorder {
     @InjectMetric(DELIVERY_METRIC.attemptDuration) private readonly attemptDuration: Histogram,
   ) {
     this.schedule = new RetrySchedule(config.RETRY_SCHEDULE);
+    this.apdexThresholdMs = config.APDEX_T_MS;
   }
 
   record(
@@ -115,6 +118,7 @@ export class AttemptRecorder {
         delivered: success,
         exhausted,
         durationMs: result.durationMs,
+        apdex: success ? apdexZone(result.durationMs, this.apdexThresholdMs) : null,
       });
       // Events last: publishing serializes event writers until commit.
       const probed =

@@ -1,17 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { Tx } from '../database/transaction-runner.js';
 import { readSqlDate, sqlDate } from '../database/sql-dates.js';
+import { LATENCY_COLUMNS } from './delivery-latency.js';
 
-const LATENCY_COLUMNS = [
-  'lat_le_100',
-  'lat_le_250',
-  'lat_le_500',
-  'lat_le_1000',
-  'lat_le_2500',
-  'lat_le_5000',
-  'lat_le_10000',
-  'lat_gt_10000',
-] as const;
 
 /** One endpoint's health over a window: the rollup sums and the streaks on its row. */
 export interface EndpointWindowRow {
@@ -28,7 +20,56 @@ export interface EndpointWindowRow {
   latency: number[];
 }
 
-/** Reads of the 5-minute delivery stats rollup, set-wise: one statement for every endpoint. */
+/** One tenant's 5-minute bucket, summed over its endpoints. */
+export interface TenantBucketRow {
+  tenant_id: string;
+  bucket_start: Date;
+  received: number;
+  attempts: number;
+  failures: number;
+  latency: number[];
+}
+
+/** One tenant's sums over a window. */
+export interface TenantTotalsRow {
+  tenant_id: string;
+  received: number;
+  attempts: number;
+  failures: number;
+  delivered: number;
+  exhausted: number;
+  apdex_satisfied: number;
+  apdex_tolerating: number;
+  latency: number[];
+}
+
+export interface TimeRange {
+  from: Date;
+  to: Date;
+}
+
+export interface ReceivedCount {
+  bucketStart: Date;
+  tenantId: string;
+  endpointId: string;
+  count: number;
+}
+
+const TENANT_TOTALS = [
+  'received',
+  'attempts',
+  'failures',
+  'delivered',
+  'exhausted',
+  'apdex_satisfied',
+  'apdex_tolerating',
+  ...LATENCY_COLUMNS,
+];
+const TENANT_BUCKET_SUMS = ['received', 'attempts', 'failures', ...LATENCY_COLUMNS];
+/** Tenants per statement when a read is narrowed to a list of tenants. */
+const TENANT_CHUNK = 500;
+
+/** Reads of the 5-minute delivery stats rollup, set-wise: one statement for every endpoint or tenant. */
 @Injectable()
 export class DeliveryStatsRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -67,5 +108,100 @@ export class DeliveryStatsRepository {
       timeouts: Number(r.timeouts),
       latency: LATENCY_COLUMNS.map((c) => Number(r[c])),
     }));
+  }
+  /** Counts deliveries received from producers into their buckets (one statement per batch). */
+  async addReceived(tx: Tx, counts: ReceivedCount[]): Promise<void> {
+    if (!counts.length) return;
+    const pg = tx.dialect === 'postgres';
+    let i = 0;
+    const p = () => (pg ? `$${++i}` : '?');
+    const values = counts.map(() => `(${p()}, ${p()}, ${p()}, ${p()})`).join(', ');
+    await tx.manager.query(
+      `INSERT INTO delivery_stats_5m (bucket_start, tenant_id, endpoint_id, received) VALUES ${values}
+       ON CONFLICT (bucket_start, tenant_id, endpoint_id) DO UPDATE SET received = delivery_stats_5m.received + excluded.received`,
+      counts.flatMap((c) => [sqlDate(tx.dialect, c.bucketStart), c.tenantId, c.endpointId, c.count]),
+    );
+  }
+
+  /**
+   * Per tenant and bucket, the buckets that start inside any of `ranges` ([from, to)), summed over
+   * the tenant's endpoints; only `tenantIds` when given. Buckets without a row are absent.
+   */
+  async tenantBuckets(ranges: TimeRange[], tenantIds?: string[]): Promise<TenantBucketRow[]> {
+    if (!ranges.length || tenantIds?.length === 0) return [];
+    if (tenantIds && tenantIds.length > TENANT_CHUNK) {
+      const out: TenantBucketRow[] = [];
+      for (let i = 0; i < tenantIds.length; i += TENANT_CHUNK) {
+        out.push(...(await this.tenantBuckets(ranges, tenantIds.slice(i, i + TENANT_CHUNK))));
+      }
+      return out;
+    }
+    const { dialect, p, params } = this.binder();
+    const inRanges = ranges
+      .map((r) => `(s.bucket_start >= ${p(sqlDate(dialect, r.from))} AND s.bucket_start < ${p(sqlDate(dialect, r.to))})`)
+      .join(' OR ');
+    const tenants = tenantIds ? `AND s.tenant_id IN (${tenantIds.map((t) => p(t)).join(', ')})` : '';
+    const rows = await this.dataSource.query<Record<string, unknown>[]>(
+      `SELECT s.tenant_id, s.bucket_start, ${TENANT_BUCKET_SUMS.map((c) => `SUM(s.${c}) AS ${c}`).join(', ')}
+       FROM delivery_stats_5m s WHERE (${inRanges}) ${tenants}
+       GROUP BY s.tenant_id, s.bucket_start`,
+      params,
+    );
+    return rows.map((r) => ({
+      tenant_id: String(r.tenant_id),
+      bucket_start: readSqlDate(r.bucket_start),
+      received: Number(r.received),
+      attempts: Number(r.attempts),
+      failures: Number(r.failures),
+      latency: LATENCY_COLUMNS.map((c) => Number(r[c])),
+    }));
+  }
+
+  /** Per tenant with a bucket at or after `since`, the earliest such bucket (an index probe per tenant). */
+  async tenantsFirstSeen(since: Date): Promise<Map<string, Date>> {
+    const { dialect, p, params } = this.binder();
+    const at = p(sqlDate(dialect, since));
+    const rows = await this.dataSource.query<{ tenant_id: string; first_seen: unknown }[]>(
+      `SELECT t.tenant_id, (SELECT MIN(s.bucket_start) FROM delivery_stats_5m s
+                            WHERE s.tenant_id = t.tenant_id AND s.bucket_start >= ${at}) AS first_seen
+       FROM (SELECT DISTINCT tenant_id FROM endpoints) t`,
+      params,
+    );
+    return new Map(rows.filter((r) => r.first_seen !== null).map((r) => [r.tenant_id, readSqlDate(r.first_seen)]));
+  }
+
+  /** Per tenant, the sums of the buckets that start at or after `since`; only `tenantId` when given. */
+  async tenantTotals(since: Date, tenantId?: string): Promise<TenantTotalsRow[]> {
+    const { dialect, p, params } = this.binder();
+    const at = p(sqlDate(dialect, since));
+    const tenant = tenantId === undefined ? '' : `AND s.tenant_id = ${p(tenantId)}`;
+    const rows = await this.dataSource.query<Record<string, unknown>[]>(
+      `SELECT s.tenant_id, ${TENANT_TOTALS.map((c) => `SUM(s.${c}) AS ${c}`).join(', ')}
+       FROM delivery_stats_5m s WHERE s.bucket_start >= ${at} ${tenant}
+       GROUP BY s.tenant_id`,
+      params,
+    );
+    return rows.map((r) => ({
+      tenant_id: String(r.tenant_id),
+      received: Number(r.received),
+      attempts: Number(r.attempts),
+      failures: Number(r.failures),
+      delivered: Number(r.delivered),
+      exhausted: Number(r.exhausted),
+      apdex_satisfied: Number(r.apdex_satisfied),
+      apdex_tolerating: Number(r.apdex_tolerating),
+      latency: LATENCY_COLUMNS.map((c) => Number(r[c])),
+    }));
+  }
+
+  /** Positional parameters for the store's driver: `p(value)` adds one and returns its placeholder. */
+  private binder() {
+    const dialect = this.dataSource.options.type === 'postgres' ? ('postgres' as const) : ('sqlite' as const);
+    const params: unknown[] = [];
+    const p = (value: unknown) => {
+      params.push(value);
+      return dialect === 'postgres' ? `$${params.length}` : '?';
+    };
+    return { dialect, p, params };
   }
 }

@@ -215,6 +215,19 @@ export class DeliveryRepository {
     return { depth, oldestDueAt: oldest?.next_attempt_at ? new Date(oldest.next_attempt_at) : null };
   }
 
+  /** Pending deliveries per tenant; only `tenantId` when given. */
+  async pendingByTenant(tenantId?: string): Promise<Map<string, number>> {
+    const qb = this.dataSource
+      .createQueryBuilder(DeliveryEntity, 'd')
+      .select('d.tenant_id', 'tenant_id')
+      .addSelect('COUNT(*)', 'n')
+      .where('d.status = :status', { status: 'pending' })
+      .groupBy('d.tenant_id');
+    if (tenantId !== undefined) qb.andWhere('d.tenant_id = :tenantId', { tenantId });
+    const rows = await qb.getRawMany<{ tenant_id: string; n: unknown }>();
+    return new Map(rows.map((r) => [r.tenant_id, Number(r.n)]));
+  }
+
   /** Deliveries created since `since`, per endpoint and status. */
   async countsSince(endpointIds: string[], since: Date): Promise<Map<string, StatusCounts>> {
     const counts = new Map<string, StatusCounts>();

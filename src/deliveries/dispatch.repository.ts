@@ -5,6 +5,7 @@ import { sqlDate } from '../database/sql-dates.js';
 import type { Tx } from '../database/transaction-runner.js';
 import { AttemptEntity } from './attempt.entity.js';
 import { DeliveryEntity } from './delivery.entity.js';
+import { latencyColumnFor, type ApdexZone } from './delivery-latency.js';
 import { AUTOHEAL_CLEARED, EndpointEntity } from './endpoint.entity.js';
 
 export interface AttemptOutcome {
@@ -25,9 +26,9 @@ export interface StatsIncrement {
   delivered: boolean;
   exhausted: boolean;
   durationMs: number;
+  /** Apdex zone of a delivered webhook (null unless delivered). */
+  apdex: ApdexZone | null;
 }
-
-const LATENCY_BUCKETS = [100, 250, 500, 1000, 2500, 5000, 10000] as const;
 
 /** The dispatcher's queries: claiming due deliveries under a lease, and recording attempts. */
 @Injectable()
@@ -234,8 +235,6 @@ export class DispatchRepository {
   /** Adds one attempt to its 5-minute bucket (per tenant and endpoint). */
   async addToStats(tx: Tx, s: StatsIncrement): Promise<void> {
     const pg = tx.dialect === 'postgres';
-    const bucket = LATENCY_BUCKETS.find((b) => s.durationMs <= b);
-    const latencyColumn = bucket === undefined ? 'lat_gt_10000' : `lat_le_${bucket}`;
     const counters: Record<string, number> = {
       attempts: 1,
       successes: s.success ? 1 : 0,
@@ -244,7 +243,9 @@ export class DispatchRepository {
       delivered: s.delivered ? 1 : 0,
       exhausted: s.exhausted ? 1 : 0,
       latency_sum_ms: Math.round(s.durationMs),
-      [latencyColumn]: 1,
+      apdex_satisfied: s.apdex === 'satisfied' ? 1 : 0,
+      apdex_tolerating: s.apdex === 'tolerating' ? 1 : 0,
+      [latencyColumnFor(s.durationMs)]: 1,
     };
     const columns = Object.keys(counters);
     const p = (i: number) => (pg ? `$${i}` : '?');

@@ -29,6 +29,19 @@ export class EndpointRepository {
     });
   }
 
+  /** Per tenant: its endpoints and how many are paused; only `tenantId` when given. */
+  async countsByTenant(tenantId?: string): Promise<Map<string, { endpoints: number; paused: number }>> {
+    const qb = this.dataSource
+      .createQueryBuilder(EndpointEntity, 'e')
+      .select('e.tenant_id', 'tenant_id')
+      .addSelect('COUNT(*)', 'endpoints')
+      .addSelect(`SUM(CASE WHEN e.state = 'paused' THEN 1 ELSE 0 END)`, 'paused')
+      .groupBy('e.tenant_id');
+    if (tenantId !== undefined) qb.where('e.tenant_id = :tenantId', { tenantId });
+    const rows = await qb.getRawMany<{ tenant_id: string; endpoints: unknown; paused: unknown }>();
+    return new Map(rows.map((r) => [r.tenant_id, { endpoints: Number(r.endpoints), paused: Number(r.paused) }]));
+  }
+
   countPaused(): Promise<number> {
     return this.dataSource.manager.countBy(EndpointEntity, { state: 'paused' });
   }

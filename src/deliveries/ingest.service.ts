@@ -10,6 +10,7 @@ import { DELIVERY_METRIC } from './deliveries.metrics.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { DeliveryEntity } from './delivery.entity.js';
 import { DeliveryRepository } from './delivery.repository.js';
+import { DeliveryStatsRepository, type ReceivedCount } from './delivery-stats.repository.js';
 import type { SubmitBatchDto, SubmitDeliveryDto } from './dto/delivery-inputs.dto.js';
 import type { BatchResultView, DeliveryView } from './dto/delivery-views.dto.js';
 import type { EndpointEntity } from './endpoint.entity.js';
@@ -17,6 +18,7 @@ import { EndpointsService } from './endpoints.service.js';
 import { deliveryView } from './views.js';
 
 const IDEMPOTENCY_WINDOW_MS = 86_400_000;
+const BUCKET_MS = 5 * 60_000;
 
 interface Prepared {
   input: SubmitDeliveryDto;
@@ -37,6 +39,7 @@ export class IngestService {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly dispatcher: DeliveryDispatcher,
+    private readonly stats: DeliveryStatsRepository,
     @InjectMetric(DELIVERY_METRIC.deliveries) private readonly deliveriesTotal: Counter<'status'>,
   ) {}
 
@@ -138,7 +141,10 @@ export class IngestService {
       if (key) byKey.set(key, delivery); // a key repeated within the batch is a duplicate too
       results.push({ delivery, created: true });
     }
-    if (toInsert.length) await this.deliveries.insert(tx.manager, toInsert);
+    if (toInsert.length) {
+      await this.deliveries.insert(tx.manager, toInsert);
+      await this.stats.addReceived(tx, receivedCounts(toInsert, now));
+    }
     return results;
   }
 
@@ -176,4 +182,17 @@ function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; driverError?: { code?: string } };
   const code = e?.driverError?.code ?? e?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/** New deliveries per endpoint, for the volume in the 5-minute rollup. */
+function receivedCounts(deliveries: DeliveryEntity[], now: Date): ReceivedCount[] {
+  const bucketStart = new Date(Math.floor(now.getTime() / BUCKET_MS) * BUCKET_MS);
+  const counts = new Map<string, ReceivedCount>();
+  for (const d of deliveries) {
+    const entry = counts.get(d.endpoint_id) ?? { bucketStart, tenantId: d.tenant_id, endpointId: d.endpoint_id, count: 0 };
+    entry.count++;
+    counts.set(d.endpoint_id, entry);
+  }
+  // In key order, so concurrent batches lock the rows in the same order.
+  return [...counts.values()].sort((a, b) => (a.endpointId < b.endpointId ? -1 : 1));
 }

@@ -6,6 +6,7 @@ import { AddPendingTrigger1764210000000 } from './1764210000000-AddPendingTrigge
 import { CreateReplayJobs1764220000000 } from './1764220000000-CreateReplayJobs.js';
 import { AddEndpointHealing1764230000000 } from './1764230000000-AddEndpointHealing.js';
 import { CreateAutoheal1764240000000 } from './1764240000000-CreateAutoheal.js';
+import { CreateAnomalies1764250000000 } from './1764250000000-CreateAnomalies.js';
 
 /** SQLite migrations in order; each feature adds its own (`<epoch>-<PascalName>.ts`). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -17,4 +18,5 @@ export const sqliteMigrations: MixedList<Function> = [
   CreateReplayJobs1764220000000,
   AddEndpointHealing1764230000000,
   CreateAutoheal1764240000000,
+  CreateAnomalies1764250000000,
 ];
