@@ -10,12 +10,14 @@ import { ThrottlingModule } from './common/http/throttling.module.js';
 import { createValidationPipe } from './common/validation/validation.pipe.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { AnomaliesModule } from './anomalies/anomalies.module.js';
 import { AutohealModule } from './autoheal/autoheal.module.js';
 import { DeliveriesModule } from './deliveries/deliveries.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './observability/logging.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
+import { TenantAnalyticsModule } from './tenant-analytics/tenant-analytics.module.js';
 
 /** The composition root. Guards run in order: rate limit first, then roles. */
 @Module({
@@ -31,6 +33,8 @@ import { ObservabilityModule } from './observability/observability.module.js';
     EventsModule,
     DeliveriesModule,
     AutohealModule,
+    AnomaliesModule,
+    TenantAnalyticsModule,
   ],
   providers: [
     JsonBodyParser,

@@ -6,8 +6,10 @@ const T0 = Date.parse('2026-11-30T09:00:00Z');
 const MIN = 60_000;
 
 /** Runs one evaluation a minute through the lifecycle, keeping one stored row as the detector does. */
-function simulate(states: VerdictState[]) {
-  let stored: (AnomalyMemory & { reopen_count: number }) | null = null;
+type Stored = AnomalyMemory & { reopen_count: number };
+
+function simulate(states: VerdictState[]): { actions: string[]; stored: Stored | null; rows: number } {
+  let stored = null as Stored | null;
   let streak = 0;
   let rows = 0;
   const actions: string[] = [];
@@ -38,7 +40,7 @@ function simulate(states: VerdictState[]) {
   return { actions, stored, rows };
 }
 
-const times = (n: number, s: VerdictState) => Array<VerdictState>(n).fill(s);
+const times = <T extends string>(n: number, s: T): T[] => Array<T>(n).fill(s);
 
 describe('lifecycleStep', () => {
   it('opens after two anomalous evaluations in a row, not after one', () => {
@@ -68,7 +70,12 @@ describe('lifecycleStep', () => {
   });
 
   it('a recurrence more than an hour after resolving opens a new anomaly', () => {
-    const r = simulate([...times(2, 'anomalous'), ...times(16, 'normal'), ...times(61, 'normal'), ...times(2, 'anomalous')]);
+    const r = simulate([
+      ...times(2, 'anomalous'),
+      ...times(16, 'normal'),
+      ...times(61, 'normal'),
+      ...times(2, 'anomalous'),
+    ]);
     expect(r.rows).toBe(2);
     expect(r.stored!.reopen_count).toBe(0);
   });
@@ -77,7 +84,13 @@ describe('lifecycleStep', () => {
     const stored: AnomalyMemory = { status: 'triaged', inside_since: null, resolved_at: null };
     const first = lifecycleStep('insufficient_data', 3, stored, new Date(T0), PARAMS);
     expect(first).toEqual({ action: 'inside', streak: 0 });
-    const later = lifecycleStep('normal', 0, { ...stored, inside_since: new Date(T0) }, new Date(T0 + 15 * MIN), PARAMS);
+    const later = lifecycleStep(
+      'normal',
+      0,
+      { ...stored, inside_since: new Date(T0) },
+      new Date(T0 + 15 * MIN),
+      PARAMS,
+    );
     expect(later.action).toBe('resolve');
   });
 });

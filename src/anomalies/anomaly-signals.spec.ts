@@ -78,7 +78,10 @@ describe('planWindows', () => {
 
 describe('evaluateTenant', () => {
   /** Three days of steady traffic (daily mode), then `level` in the level window. */
-  function steady(level: (s: number) => Bucket | null, base = (s: number) => bucket(Math.round(400 + 40 * noise(s)), 0.01)) {
+  function steady(
+    level: (s: number) => Bucket | null,
+    base = (s: number) => bucket(Math.round(400 + 40 * noise(s)), 0.01),
+  ) {
     const plan = planWindows(NOW, new Date(NOW.getTime() - 3 * DAY_MS));
     const buckets = new Map<number, Bucket>();
     fill(buckets, NOW.getTime() - 3 * DAY_MS, LEVEL_END - 3 * BUCKET_MS, base);

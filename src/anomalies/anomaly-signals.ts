@@ -153,7 +153,13 @@ export function evaluateSignal(
   const pooled = plan.levelStarts.reduce(
     (acc, s) => {
       const b = buckets.get(s);
-      return b ? { attempts: acc.attempts + b.attempts, failures: acc.failures + b.failures, received: acc.received + b.received } : acc;
+      return b
+        ? {
+            attempts: acc.attempts + b.attempts,
+            failures: acc.failures + b.failures,
+            received: acc.received + b.received,
+          }
+        : acc;
     },
     { attempts: 0, failures: 0, received: 0 },
   );

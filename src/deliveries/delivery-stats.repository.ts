@@ -4,7 +4,6 @@ import type { Tx } from '../database/transaction-runner.js';
 import { readSqlDate, sqlDate } from '../database/sql-dates.js';
 import { LATENCY_COLUMNS } from './delivery-latency.js';
 
-
 /** One endpoint's health over a window: the rollup sums and the streaks on its row. */
 export interface EndpointWindowRow {
   endpoint_id: string;
@@ -27,6 +26,8 @@ export interface TenantBucketRow {
   received: number;
   attempts: number;
   failures: number;
+  delivered: number;
+  exhausted: number;
   latency: number[];
 }
 
@@ -65,7 +66,7 @@ const TENANT_TOTALS = [
   'apdex_tolerating',
   ...LATENCY_COLUMNS,
 ];
-const TENANT_BUCKET_SUMS = ['received', 'attempts', 'failures', ...LATENCY_COLUMNS];
+const TENANT_BUCKET_SUMS = ['received', 'attempts', 'failures', 'delivered', 'exhausted', ...LATENCY_COLUMNS];
 /** Tenants per statement when a read is narrowed to a list of tenants. */
 const TENANT_CHUNK = 500;
 
@@ -138,7 +139,9 @@ export class DeliveryStatsRepository {
     }
     const { dialect, p, params } = this.binder();
     const inRanges = ranges
-      .map((r) => `(s.bucket_start >= ${p(sqlDate(dialect, r.from))} AND s.bucket_start < ${p(sqlDate(dialect, r.to))})`)
+      .map(
+        (r) => `(s.bucket_start >= ${p(sqlDate(dialect, r.from))} AND s.bucket_start < ${p(sqlDate(dialect, r.to))})`,
+      )
       .join(' OR ');
     const tenants = tenantIds ? `AND s.tenant_id IN (${tenantIds.map((t) => p(t)).join(', ')})` : '';
     const rows = await this.dataSource.query<Record<string, unknown>[]>(
@@ -153,6 +156,8 @@ export class DeliveryStatsRepository {
       received: Number(r.received),
       attempts: Number(r.attempts),
       failures: Number(r.failures),
+      delivered: Number(r.delivered),
+      exhausted: Number(r.exhausted),
       latency: LATENCY_COLUMNS.map((c) => Number(r[c])),
     }));
   }

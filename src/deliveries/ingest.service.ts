@@ -189,7 +189,12 @@ function receivedCounts(deliveries: DeliveryEntity[], now: Date): ReceivedCount[
   const bucketStart = new Date(Math.floor(now.getTime() / BUCKET_MS) * BUCKET_MS);
   const counts = new Map<string, ReceivedCount>();
   for (const d of deliveries) {
-    const entry = counts.get(d.endpoint_id) ?? { bucketStart, tenantId: d.tenant_id, endpointId: d.endpoint_id, count: 0 };
+    const entry = counts.get(d.endpoint_id) ?? {
+      bucketStart,
+      tenantId: d.tenant_id,
+      endpointId: d.endpoint_id,
+      count: 0,
+    };
     entry.count++;
     counts.set(d.endpoint_id, entry);
   }
