@@ -51,11 +51,12 @@ export async function createTestApp(dialect: Dialect, options: TestAppOptions = 
   const ownDatabase = options.database === undefined;
   const database = options.database ?? (await createTestDatabase(dialect));
   // The dispatcher would send real requests for every delivery a suite stores, and the autoheal
-  // engine would act on them: only the suites about them turn them on.
+  // engine and anomaly detector would act on them: only the suites about them turn them on.
   const config = loadConfig({
     LOG_LEVEL: 'info',
     DISPATCHER_ENABLED: 'false',
     AUTOHEAL_ENABLED: 'false',
+    ANOMALY_ENABLED: 'false',
     ...database.env,
     ...options.env,
   });

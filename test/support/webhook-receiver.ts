@@ -11,13 +11,15 @@ export interface ReceivedHook {
  * A real webhook receiver on loopback. Paths choose the answer: /ok 200, /fail 500, /gone 410,
  * /limited 429 with Retry-After: 7, /slow never answers, /redirect 302 to /ok (or to the URL in
  * `?to=`), /big a 1 MB body,
- * /flaky-N fails N times then answers 200.
+ * /flaky-N fails N times then answers 200, /switch answers 500 while `failing` is set, else 200.
  */
 export class WebhookReceiver {
   readonly hooks: ReceivedHook[] = [];
   private server!: Server;
   private readonly flaky = new Map<string, number>();
   port = 0;
+  /** What /switch answers: 500 while true, 200 otherwise. */
+  failing = false;
 
   async start(host = '127.0.0.1'): Promise<string> {
     this.server = createServer((req, res) => {
@@ -36,6 +38,8 @@ export class WebhookReceiver {
           return;
         }
         switch (path) {
+          case '/switch':
+            return void res.writeHead(this.failing ? 500 : 200).end(this.failing ? 'down' : 'ok');
           case '/ok':
             return void res.writeHead(200).end('thanks');
           case '/fail':
