@@ -103,7 +103,7 @@ describe.each(testDialects())('anomaly detection end to end with a real receiver
   afterAll(async () => {
     await stream?.close();
     await harness?.close();
-  });
+  }, 60_000);
 
   let calmBefore: SummaryRow;
 
@@ -211,6 +211,13 @@ describe.each(testDialects())('anomaly detection end to end with a real receiver
     expect(res.body.bucket_s).toBe(300);
     expect(points).toHaveLength(12);
     expect(points.filter((p) => p.value === 1 && p.attempts === 240)).toHaveLength(2);
+    // Volume is what producers sent: 120 deliveries in each of those buckets, counted at ingest.
+    const volume = await t.http().get('/tenant_analytics/acme/timeseries?signal=volume&window=1h').set(OPERATOR);
+    const received = (volume.body.points as { value: number; attempts: number }[]).filter((p) => p.attempts === 240);
+    expect(received.map((p) => p.value)).toEqual([120, 120]);
+    const week = await t.http().get('/tenant_analytics/acme/timeseries?signal=attempts&window=7d').set(OPERATOR);
+    expect(week.body.bucket_s).toBe(3600);
+    expect(week.body.points).toHaveLength(168);
     await t.http().get('/tenant_analytics/nobody/timeseries?signal=volume').set(OPERATOR).expect(404);
     await t
       .http()
