@@ -209,7 +209,7 @@ function toRanges(plan: Plan) {
 /** The columns an anomalous evaluation refreshes. */
 function figures(v: Verdict, now: Date) {
   return {
-    severity: severityOf(v.score!),
+    severity: severityOf(v),
     baseline_mode: v.mode!,
     current_value: v.level!,
     baseline_median: v.median!,

@@ -9,6 +9,7 @@ import {
   median,
   planWindows,
   rangesOf,
+  severityOf,
   wilsonLowerBound,
   type Bucket,
   type Verdict,
@@ -214,5 +215,16 @@ describe('statistics', () => {
     expect(wilsonLowerBound(2, 3)).toBeCloseTo(0.208, 3);
     expect(wilsonLowerBound(50, 100)).toBeCloseTo(0.4038, 3);
     expect(wilsonLowerBound(0, 0)).toBe(0);
+  });
+});
+
+describe('severityOf', () => {
+  it('grades spikes by score and volume drops by the share lost', () => {
+    expect(severityOf({ signal: 'failure_ratio', score: 1.5, level: 0.1, median: 0.01 })).toBe('warning');
+    expect(severityOf({ signal: 'p95_latency_ms', score: 2, level: 600, median: 200 })).toBe('error');
+    expect(severityOf({ signal: 'failure_ratio', score: 4, level: 0.3, median: 0.01 })).toBe('critical');
+    expect(severityOf({ signal: 'volume', score: 1.2, level: 400, median: 1000 })).toBe('warning');
+    expect(severityOf({ signal: 'volume', score: 1.6, level: 200, median: 1000 })).toBe('error');
+    expect(severityOf({ signal: 'volume', score: 2, level: 0, median: 1000 })).toBe('critical');
   });
 });

@@ -210,8 +210,19 @@ export function bucketValue(signal: Signal, bucket: Bucket | undefined, overflow
   return interpolatedQuantile(bucket.latency, 0.95, overflowMs);
 }
 
-/** Severity by how far outside the band: 4 half-widths or more is critical, 2 an error, else a warning. */
-export function severityOf(score: number): 'warning' | 'error' | 'critical' {
+/**
+ * Severity by size. Spikes: 4 band half-widths or more is critical, 2 an error, else a warning.
+ * Volume drops, whose score cannot pass 1 ÷ the relative floor: by the share of the baseline lost,
+ * 90 % or more critical, 75 % an error, else a warning.
+ */
+export function severityOf(
+  v: Pick<Verdict, 'signal' | 'score' | 'level' | 'median'>,
+): 'warning' | 'error' | 'critical' {
+  if (v.signal === 'volume') {
+    const lost = v.median ? 1 - (v.level ?? 0) / v.median : 0;
+    return lost >= 0.9 ? 'critical' : lost >= 0.75 ? 'error' : 'warning';
+  }
+  const score = v.score ?? 0;
   if (score >= 4) return 'critical';
   if (score >= 2) return 'error';
   return 'warning';
