@@ -85,6 +85,8 @@ describe.each(testDialects())('anomaly detector over weeks of rollups (%s)', (di
   it('finds each kind against the tenant’s own baseline, and nothing on steady, young and quiet tenants', async () => {
     const first = await detector.evaluate();
     expect(first).toMatchObject({ led: true, tenants: 6, opened: 0 });
+    expect((await detector.evaluate())?.opened).toBe(0); // the same level window again
+    clock.advance(5 * 60_000);
     const second = await detector.evaluate();
     expect(second?.opened).toBe(3);
 

@@ -10,7 +10,7 @@ import { TransactionRunner } from '../database/transaction-runner.js';
 import { DeliveryStats, type TenantBucketRow } from '../deliveries/delivery-stats.service.js';
 import { SYSTEM_ACTOR, type NewEvent } from '../events/event.types.js';
 import { EventsService } from '../events/events.service.js';
-import { lifecycleStep, type LifecycleParams } from './anomaly-lifecycle.js';
+import { lifecycleStep, NO_STREAK, type LifecycleParams, type Streak } from './anomaly-lifecycle.js';
 import {
   BASELINE_WEEKS,
   DAY_MS,
@@ -42,8 +42,8 @@ export interface DetectorPass {
  * (tenant, signal) through its lifecycle (anomaly-lifecycle.ts). Leader only, every
  * ANOMALY_INTERVAL_S, on the application clock that also stamps the rollup buckets. A pass reads
  * the rollups in at most two set-wise statements and writes its changes and events in one transaction.
- * Streaks of anomalous evaluations live in memory: after a change of leader an anomaly opens at
- * most one interval later.
+ * Streaks of anomalous level windows live in memory: after a change of leader an anomaly opens at
+ * most one level window (5 minutes) later.
  */
 @Injectable()
 export class AnomalyDetector implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -51,7 +51,7 @@ export class AnomalyDetector implements OnApplicationBootstrap, OnApplicationShu
   private readonly task: PeriodicTask<DetectorPass | null>;
   private readonly params: DetectorParams;
   private readonly lifecycle: LifecycleParams;
-  private readonly streaks = new Map<string, number>();
+  private readonly streaks = new Map<string, Streak>();
 
   constructor(
     private readonly config: AppConfig,
@@ -66,7 +66,8 @@ export class AnomalyDetector implements OnApplicationBootstrap, OnApplicationShu
     this.params = {
       madMultiplier: config.ANOMALY_MAD_MULTIPLIER,
       failureFloor: config.ANOMALY_FAILURE_RATIO_FLOOR,
-      relativeFloor: config.ANOMALY_RELATIVE_FLOOR,
+      latencyFloor: config.ANOMALY_LATENCY_FLOOR,
+      volumeFloor: config.ANOMALY_VOLUME_FLOOR,
       minAttempts: config.ANOMALY_MIN_ATTEMPTS,
       minHourlyVolume: config.ANOMALY_MIN_HOURLY_VOLUME,
       overflowMs: config.DELIVERY_TIMEOUT_MS,
@@ -120,8 +121,9 @@ export class AnomalyDetector implements OnApplicationBootstrap, OnApplicationShu
       for (const verdict of evaluateTenant(plans.get(tenant)!, buckets.get(tenant) ?? new Map(), this.params)) {
         const k = key(tenant, verdict.signal);
         const row = stored.get(k) ?? null;
-        const step = lifecycleStep(verdict.state, this.streaks.get(k) ?? 0, row, now, this.lifecycle);
-        if (step.streak) this.streaks.set(k, step.streak);
+        const window = plans.get(tenant)!.levelStarts.at(-1)!;
+        const step = lifecycleStep(verdict.state, this.streaks.get(k) ?? NO_STREAK, row, now, this.lifecycle, window);
+        if (step.streak.count) this.streaks.set(k, step.streak);
         else this.streaks.delete(k);
         switch (step.action) {
           case 'open': {

@@ -1,21 +1,33 @@
-import { lifecycleStep, type AnomalyMemory, type LifecycleParams } from './anomaly-lifecycle.js';
+import {
+  lifecycleStep,
+  NO_STREAK,
+  type AnomalyMemory,
+  type LifecycleParams,
+  type Streak,
+} from './anomaly-lifecycle.js';
 import type { VerdictState } from './anomaly-signals.js';
 
 const PARAMS: LifecycleParams = { openAfter: 2, resolveAfterMs: 15 * 60_000, reopenWindowMs: 3_600_000 };
 const T0 = Date.parse('2026-11-30T09:00:00Z');
 const MIN = 60_000;
 
-/** Runs one evaluation a minute through the lifecycle, keeping one stored row as the detector does. */
+/**
+ * Runs the lifecycle as the detector does, keeping one stored row: one evaluation per entry, each
+ * of a new level window unless `window` says otherwise (entry index → window id).
+ */
 type Stored = AnomalyMemory & { reopen_count: number };
 
-function simulate(states: VerdictState[]): { actions: string[]; stored: Stored | null; rows: number } {
+function simulate(
+  states: VerdictState[],
+  window: (i: number) => number = (i) => i,
+): { actions: string[]; stored: Stored | null; rows: number } {
   let stored = null as Stored | null;
-  let streak = 0;
+  let streak: Streak = NO_STREAK;
   let rows = 0;
   const actions: string[] = [];
   states.forEach((state, i) => {
     const now = new Date(T0 + i * MIN);
-    const step = lifecycleStep(state, streak, stored, now, PARAMS);
+    const step = lifecycleStep(state, streak, stored, now, PARAMS, window(i));
     streak = step.streak;
     actions.push(step.action);
     switch (step.action) {
@@ -50,6 +62,13 @@ describe('lifecycleStep', () => {
     expect(r.rows).toBe(1);
   });
 
+  it('counts a level window judged again (the detector runs every minute, buckets last 5) once', () => {
+    const sameWindow = simulate(times(5, 'anomalous'), () => 7);
+    expect(sameWindow.rows).toBe(0);
+    const twoWindows = simulate(times(6, 'anomalous'), (i) => Math.floor(i / 5));
+    expect(twoWindows.actions).toEqual(['none', 'none', 'none', 'none', 'none', 'open']);
+  });
+
   it('resolves after 15 minutes back inside the band, and an anomalous blip restarts the wait', () => {
     const r = simulate([...times(2, 'anomalous'), ...times(10, 'normal'), 'anomalous', ...times(15, 'normal')]);
     expect(r.actions.slice(2, 12)).toEqual(['inside', ...times(9, 'none')]);
@@ -82,14 +101,15 @@ describe('lifecycleStep', () => {
 
   it('no data counts toward resolving; a triaged anomaly resolves like an open one', () => {
     const stored: AnomalyMemory = { status: 'triaged', inside_since: null, resolved_at: null };
-    const first = lifecycleStep('insufficient_data', 3, stored, new Date(T0), PARAMS);
-    expect(first).toEqual({ action: 'inside', streak: 0 });
+    const first = lifecycleStep('insufficient_data', { count: 3, window: 1 }, stored, new Date(T0), PARAMS, 2);
+    expect(first).toEqual({ action: 'inside', streak: NO_STREAK });
     const later = lifecycleStep(
       'normal',
-      0,
+      NO_STREAK,
       { ...stored, inside_since: new Date(T0) },
       new Date(T0 + 15 * MIN),
       PARAMS,
+      3,
     );
     expect(later.action).toBe('resolve');
   });

@@ -26,37 +26,51 @@ export interface AnomalyMemory {
  */
 export type LifecycleAction = 'none' | 'open' | 'reopen' | 'update' | 'inside' | 'resolve';
 
+/** Anomalous level windows in a row, and the last one counted. */
+export interface Streak {
+  count: number;
+  window: number | null;
+}
+
+export const NO_STREAK: Streak = { count: 0, window: null };
+
 export interface LifecycleStep {
   action: LifecycleAction;
-  /** Anomalous evaluations in a row, this one included. */
-  streak: number;
+  /** The streak after this evaluation. */
+  streak: Streak;
 }
 
 /**
- * One step of the lifecycle, pure. A verdict without data (too little traffic or baseline) is not
- * anomalous: it breaks a streak and counts toward resolving, so an anomaly whose traffic stopped
- * does not stay open forever.
+ * One step of the lifecycle, pure. `window` names the level window judged (its end, in ms): the
+ * detector evaluates every minute but the window moves every 5 minutes, and an evaluation of the
+ * same buckets again is no new evidence, so it does not lengthen the streak. An anomaly opens
+ * after `openAfter` anomalous evaluations in a row of different windows. A verdict without data
+ * (too little traffic or baseline) is not anomalous: it breaks a streak and counts toward
+ * resolving, so an anomaly whose traffic stopped does not stay open forever.
  */
 export function lifecycleStep(
   state: VerdictState,
-  streakBefore: number,
+  before: Streak,
   stored: AnomalyMemory | null,
   now: Date,
   params: LifecycleParams,
+  window: number,
 ): LifecycleStep {
   const active = stored !== null && stored.status !== 'resolved';
   if (state === 'anomalous') {
-    const streak = streakBefore + 1;
+    const streak = before.window === window ? before : { count: before.count + 1, window };
     if (active) return { action: 'update', streak };
-    if (streak < params.openAfter) return { action: 'none', streak };
+    if (streak.count < params.openAfter) return { action: 'none', streak };
     const recent =
       stored?.status === 'resolved' &&
       stored.resolved_at !== null &&
       now.getTime() - stored.resolved_at.getTime() <= params.reopenWindowMs;
     return { action: recent ? 'reopen' : 'open', streak };
   }
-  if (!active) return { action: 'none', streak: 0 };
-  if (stored.inside_since === null) return { action: params.resolveAfterMs === 0 ? 'resolve' : 'inside', streak: 0 };
+  if (!active) return { action: 'none', streak: NO_STREAK };
+  if (stored.inside_since === null) {
+    return { action: params.resolveAfterMs === 0 ? 'resolve' : 'inside', streak: NO_STREAK };
+  }
   const inside = now.getTime() - stored.inside_since.getTime();
-  return { action: inside >= params.resolveAfterMs ? 'resolve' : 'none', streak: 0 };
+  return { action: inside >= params.resolveAfterMs ? 'resolve' : 'none', streak: NO_STREAK };
 }

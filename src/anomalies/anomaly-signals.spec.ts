@@ -155,14 +155,14 @@ describe('evaluateTenant', () => {
       const mondayMorning = d.getUTCDay() === 1 && d.getUTCHours() >= 8 && d.getUTCHours() < 11;
       const k = Math.ceil((LEVEL_END - s) / WEEK_MS);
       const n = (mondayMorning ? 3000 : 300) * week(k) * (1 + 0.05 * noise(s));
-      return bucket(Math.round(n), 0.01, mondayMorning ? 400 : 150);
+      return bucket(Math.round(n), 0.01, mondayMorning ? 900 : 150);
     });
     return { plan, buckets };
   }
 
   it('a Monday peak seen on the last Mondays is normal', () => {
     const { plan, buckets } = seasonal();
-    fill(buckets, LEVEL_END - 3 * BUCKET_MS, LEVEL_END, () => bucket(3000, 0.01, 400));
+    fill(buckets, LEVEL_END - 3 * BUCKET_MS, LEVEL_END, () => bucket(3000, 0.01, 900));
     const v = byKind(evaluateTenant(plan, buckets, DEFAULT_PARAMS));
     expect(v.volume.mode).toBe('weekly');
     expect(v.volume.median).toBeGreaterThan(2500);
@@ -175,7 +175,7 @@ describe('evaluateTenant', () => {
   it('one holiday week does not move the baseline', () => {
     const normal = seasonal();
     const holiday = seasonal((k) => (k === 2 ? 0.1 : 1));
-    const level = () => bucket(3000, 0.01, 400);
+    const level = () => bucket(3000, 0.01, 900);
     fill(normal.buckets, LEVEL_END - 3 * BUCKET_MS, LEVEL_END, level);
     fill(holiday.buckets, LEVEL_END - 3 * BUCKET_MS, LEVEL_END, level);
     const a = evaluateSignal('volume', normal.plan, normal.buckets, DEFAULT_PARAMS);
@@ -183,15 +183,18 @@ describe('evaluateTenant', () => {
     expect(Math.abs(b.median! - a.median!) / a.median!).toBeLessThan(0.05);
     expect(b.state).toBe('normal');
     // And a real drop in the peak is still seen against it.
-    fill(holiday.buckets, LEVEL_END - 3 * BUCKET_MS, LEVEL_END, () => bucket(600, 0.01, 400));
+    fill(holiday.buckets, LEVEL_END - 3 * BUCKET_MS, LEVEL_END, () => bucket(600, 0.01, 900));
     expect(evaluateSignal('volume', holiday.plan, holiday.buckets, DEFAULT_PARAMS).state).toBe('anomalous');
   });
 
-  it('a latency spike is judged on the p95 against half the median at least', () => {
+  it('a latency spike needs the p95 above twice the baseline median (the histogram’s resolution)', () => {
     const slow = steady(() => bucket(400, 0.01, 900));
     expect(slow.p95_latency_ms.state).toBe('anomalous');
     expect(slow.failure_ratio.state).toBe('normal');
-    const bit = steady(() => bucket(400, 0.01, 240));
+    expect(slow.p95_latency_ms.high).toBeCloseTo(2 * slow.p95_latency_ms.median!);
+    // 15 % of attempts one bin up: the p95 (≈ 417 ms) is 1.7 × the median, inside the band.
+    const bit = steady(() => ({ ...bucket(400, 0.01), latency: [0, 340, 60, 0, 0, 0, 0, 0] }));
+    expect(bit.p95_latency_ms.level).toBeCloseTo(416.7, 0);
     expect(bit.p95_latency_ms.state).toBe('normal');
   });
 

@@ -42,8 +42,14 @@ export interface DetectorParams {
   madMultiplier: number;
   /** Smallest failure-ratio half-width (0.05 = 5 percentage points). */
   failureFloor: number;
-  /** Smallest latency and volume half-width, as a share of the median. */
-  relativeFloor: number;
+  /**
+   * Smallest p95 latency half-width, as a share of the median. The rollup's histogram bins are
+   * 2 to 2.5 times wide, so a p95 read from it moves by more than half the median without any
+   * real change; the default of 1 (a band edge at twice the median) is above that resolution.
+   */
+  latencyFloor: number;
+  /** Smallest volume half-width, as a share of the median. */
+  volumeFloor: number;
   /** Attempts the level window needs for failure ratio and latency. */
   minAttempts: number;
   /** Baseline deliveries per hour a volume drop needs. */
@@ -55,7 +61,8 @@ export interface DetectorParams {
 export const DEFAULT_PARAMS: DetectorParams = {
   madMultiplier: 3,
   failureFloor: 0.05,
-  relativeFloor: 0.5,
+  latencyFloor: 1,
+  volumeFloor: 0.5,
   minAttempts: 100,
   minHourlyVolume: 300,
   overflowMs: 15_000,
@@ -184,7 +191,10 @@ export function evaluateSignal(
   }
   const m = median(samples)!;
   const mad = median(samples.map((x) => Math.abs(x - m)))!;
-  const floor = signal === 'failure_ratio' ? params.failureFloor : params.relativeFloor * m;
+  const floor =
+    signal === 'failure_ratio'
+      ? params.failureFloor
+      : (signal === 'volume' ? params.volumeFloor : params.latencyFloor) * m;
   const half = Math.max(params.madMultiplier * MAD_TO_SIGMA * mad, floor, ABSOLUTE_FLOOR[signal]);
   const band = { median: m, mad, low: m - half, high: m + half };
 
@@ -212,7 +222,7 @@ export function bucketValue(signal: Signal, bucket: Bucket | undefined, overflow
 
 /**
  * Severity by size. Spikes: 4 band half-widths or more is critical, 2 an error, else a warning.
- * Volume drops, whose score cannot pass 1 ÷ the relative floor: by the share of the baseline lost,
+ * Volume drops, whose score cannot pass 1 ÷ the volume floor: by the share of the baseline lost,
  * 90 % or more critical, 75 % an error, else a warning.
  */
 export function severityOf(

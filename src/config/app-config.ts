@@ -165,9 +165,13 @@ export class AppConfig {
   @NumberInRange(0, 1)
   ANOMALY_FAILURE_RATIO_FLOOR = 0.05;
 
-  /** Smallest half-width of the latency and volume bands, as a share of the baseline median. */
+  /** Smallest half-width of the p95 latency band, as a share of the baseline median (1 = twice the median). */
   @NumberInRange(0, 10)
-  ANOMALY_RELATIVE_FLOOR = 0.5;
+  ANOMALY_LATENCY_FLOOR = 1;
+
+  /** Smallest half-width of the volume band, as a share of the baseline median. */
+  @NumberInRange(0, 1)
+  ANOMALY_VOLUME_FLOOR = 0.5;
 
   /** Attempts the 15-minute level window needs before failure ratio or latency get a verdict. */
   @IntInRange(1, 1_000_000)
