@@ -28,6 +28,7 @@ import { EndpointHealing } from './endpoint-healing.service.js';
 import { DeliveryStats } from './delivery-stats.service.js';
 import { DeliveryStatsRepository } from './delivery-stats.repository.js';
 import { EndpointPauses } from './endpoint-pauses.js';
+import { TenantHourlyRollup } from './tenant-hourly-rollup.js';
 
 /**
  * Endpoints and deliveries: ingest, signed dispatch with retries, attempts, history and detail.
@@ -57,6 +58,7 @@ import { EndpointPauses } from './endpoint-pauses.js';
     EndpointHealing,
     DeliveryStatsRepository,
     DeliveryStats,
+    TenantHourlyRollup,
   ],
   exports: [EndpointHealing, DeliveryStats],
 })

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { Tx } from '../database/transaction-runner.js';
 import { readSqlDate, sqlDate } from '../database/sql-dates.js';
 import { LATENCY_COLUMNS } from './delivery-latency.js';
@@ -67,6 +67,7 @@ const TENANT_TOTALS = [
   ...LATENCY_COLUMNS,
 ];
 const TENANT_BUCKET_SUMS = ['received', 'attempts', 'failures', 'delivered', 'exhausted', ...LATENCY_COLUMNS];
+const HOUR_MS = 3_600_000;
 /** Tenants per statement when a read is narrowed to a list of tenants. */
 const TENANT_CHUNK = 500;
 
@@ -175,15 +176,34 @@ export class DeliveryStatsRepository {
     return new Map(rows.filter((r) => r.first_seen !== null).map((r) => [r.tenant_id, readSqlDate(r.first_seen)]));
   }
 
-  /** Per tenant, the sums of the buckets that start at or after `since`; only `tenantId` when given. */
+  /**
+   * Per tenant, the sums of the buckets that start at or after `since`; only `tenantId` when given.
+   * Whole hours that are folded into tenant_stats_1h are read from there (one row per tenant and
+   * hour), the rest from the 5-minute rollup: the partial hour at the window's start and
+   * everything from `foldedUntil` on.
+   */
   async tenantTotals(since: Date, tenantId?: string): Promise<TenantTotalsRow[]> {
     const { dialect, p, params } = this.binder();
-    const at = p(sqlDate(dialect, since));
-    const tenant = tenantId === undefined ? '' : `AND s.tenant_id = ${p(tenantId)}`;
+    const foldedUntil = await this.foldedUntil();
+    const firstHour = Math.ceil(since.getTime() / HOUR_MS) * HOUR_MS;
+    const at = (ms: number) => p(sqlDate(dialect, new Date(ms)));
+    const tenant = (alias: string) => (tenantId === undefined ? '' : `AND ${alias}.tenant_id = ${p(tenantId)}`);
+    const sums = TENANT_TOTALS.map((c) => `SUM(x.${c}) AS ${c}`).join(', ');
+    const columns = TENANT_TOTALS.join(', ');
+    let source: string;
+    if (foldedUntil === null || foldedUntil.getTime() <= firstHour) {
+      source = `SELECT tenant_id, ${columns} FROM delivery_stats_5m s WHERE s.bucket_start >= ${at(since.getTime())} ${tenant('s')}`;
+    } else {
+      const until = foldedUntil.getTime();
+      source = `
+        SELECT tenant_id, ${columns} FROM delivery_stats_5m s
+        WHERE ((s.bucket_start >= ${at(since.getTime())} AND s.bucket_start < ${at(firstHour)}) OR s.bucket_start >= ${at(until)}) ${tenant('s')}
+        UNION ALL
+        SELECT tenant_id, ${columns} FROM tenant_stats_1h h
+        WHERE h.hour_start >= ${at(firstHour)} AND h.hour_start < ${at(until)} ${tenant('h')}`;
+    }
     const rows = await this.dataSource.query<Record<string, unknown>[]>(
-      `SELECT s.tenant_id, ${TENANT_TOTALS.map((c) => `SUM(s.${c}) AS ${c}`).join(', ')}
-       FROM delivery_stats_5m s WHERE s.bucket_start >= ${at} ${tenant}
-       GROUP BY s.tenant_id`,
+      `SELECT x.tenant_id, ${sums} FROM (${source}) x GROUP BY x.tenant_id`,
       params,
     );
     return rows.map((r) => ({
@@ -197,6 +217,35 @@ export class DeliveryStatsRepository {
       apdex_tolerating: Number(r.apdex_tolerating),
       latency: LATENCY_COLUMNS.map((c) => Number(r[c])),
     }));
+  }
+
+  /** The end of the last hour folded into tenant_stats_1h; null when nothing is. */
+  async foldedUntil(manager: EntityManager = this.dataSource.manager): Promise<Date | null> {
+    const [row] = await manager.query<{ last: unknown }[]>(`SELECT MAX(hour_start) AS last FROM tenant_stats_1h`);
+    return row?.last == null ? null : new Date(readSqlDate(row.last).getTime() + HOUR_MS);
+  }
+
+  /** The oldest bucket in the 5-minute rollup; null when it is empty. */
+  async oldestBucket(manager: EntityManager = this.dataSource.manager): Promise<Date | null> {
+    const [row] = await manager.query<{ first: unknown }[]>(`SELECT MIN(bucket_start) AS first FROM delivery_stats_5m`);
+    return row?.first == null ? null : readSqlDate(row.first);
+  }
+
+  /** (Re)computes tenant_stats_1h for the whole hours in [from, to) from the 5-minute rollup. */
+  async foldHours(tx: Tx, from: Date, to: Date): Promise<void> {
+    const pg = tx.dialect === 'postgres';
+    const hour = pg
+      ? `to_timestamp(floor(extract(epoch from s.bucket_start) / 3600) * 3600)`
+      : `strftime('%Y-%m-%d %H:00:00.000', s.bucket_start)`;
+    const columns = TENANT_TOTALS;
+    await tx.manager.query(
+      `INSERT INTO tenant_stats_1h (hour_start, tenant_id, ${columns.join(', ')})
+       SELECT ${hour}, s.tenant_id, ${columns.map((c) => `SUM(s.${c})`).join(', ')}
+       FROM delivery_stats_5m s WHERE s.bucket_start >= ${pg ? '$1' : '?'} AND s.bucket_start < ${pg ? '$2' : '?'}
+       GROUP BY 1, 2
+       ON CONFLICT (hour_start, tenant_id) DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+      [sqlDate(tx.dialect, from), sqlDate(tx.dialect, to)],
+    );
   }
 
   /** Positional parameters for the store's driver: `p(value)` adds one and returns its placeholder. */

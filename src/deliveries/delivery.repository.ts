@@ -194,12 +194,11 @@ export class DeliveryRepository {
     return rows.length;
   }
 
-  /** Stats buckets older than `cutoff`. */
+  /** Stats buckets (5-minute and hourly) older than `cutoff`. */
   async deleteStatsBefore(tx: Tx, cutoff: Date): Promise<void> {
-    await tx.manager.query(
-      `DELETE FROM delivery_stats_5m WHERE bucket_start < ${tx.dialect === 'postgres' ? '$1' : '?'}`,
-      [sqlDate(tx.dialect, cutoff)],
-    );
+    const p = tx.dialect === 'postgres' ? '$1' : '?';
+    await tx.manager.query(`DELETE FROM delivery_stats_5m WHERE bucket_start < ${p}`, [sqlDate(tx.dialect, cutoff)]);
+    await tx.manager.query(`DELETE FROM tenant_stats_1h WHERE hour_start < ${p}`, [sqlDate(tx.dialect, cutoff)]);
   }
 
   /** Pending deliveries, and the earliest due time among those already due. */

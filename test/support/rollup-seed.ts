@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { sqlDate } from '../../src/database/sql-dates.js';
+import { TenantHourlyRollup } from '../../src/deliveries/tenant-hourly-rollup.js';
 import type { TestApp } from './test-app.js';
 
 export const BUCKET_MS = 5 * 60_000;
@@ -30,7 +31,8 @@ const LATENCY = [
 
 /**
  * Writes history into the rollup for one tenant's endpoint: every bucket start in [from, to) gets
- * `make(start)` (null skips it). This is the past a test cannot wait for: weeks of traffic.
+ * `make(start)` (null skips it), and folds the hours that are over into the hourly rollup, as the
+ * service would have. This is the past a test cannot wait for: weeks of traffic.
  */
 export async function seedRollup(
   t: TestApp,
@@ -85,5 +87,6 @@ export async function seedRollup(
     const values = chunk.map((r) => `(${r.map(() => p()).join(', ')})`).join(', ');
     await ds.query(`INSERT INTO delivery_stats_5m (${columns.join(', ')}) VALUES ${values}`, chunk.flat());
   }
+  await t.app.get(TenantHourlyRollup).refold(new Date(from), new Date(to));
   return rows.length;
 }

@@ -7,6 +7,7 @@ import { CreateReplayJobs1764220000000 } from './1764220000000-CreateReplayJobs.
 import { AddEndpointHealing1764230000000 } from './1764230000000-AddEndpointHealing.js';
 import { CreateAutoheal1764240000000 } from './1764240000000-CreateAutoheal.js';
 import { CreateAnomalies1764250000000 } from './1764250000000-CreateAnomalies.js';
+import { AddTenantHourlyStats1764260000000 } from './1764260000000-AddTenantHourlyStats.js';
 
 /** SQLite migrations in order; each feature adds its own (`<epoch>-<PascalName>.ts`). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -19,4 +20,5 @@ export const sqliteMigrations: MixedList<Function> = [
   AddEndpointHealing1764230000000,
   CreateAutoheal1764240000000,
   CreateAnomalies1764250000000,
+  AddTenantHourlyStats1764260000000,
 ];
