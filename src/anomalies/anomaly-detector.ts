@@ -29,6 +29,9 @@ import { AnomalyRepository } from './anomaly.repository.js';
 import { ANOMALY_METRIC } from './anomalies.metrics.js';
 import { anomalyView } from './anomaly-view.js';
 
+/** Tenants judged between two turns of the event loop. */
+const YIELD_EVERY = 50;
+
 export interface DetectorPass {
   led: boolean;
   tenants: number;
@@ -117,7 +120,9 @@ export class AnomalyDetector implements OnApplicationBootstrap, OnApplicationShu
     const inserts: AnomalyEntity[] = [];
     const changes: { id: string; set: Partial<AnomalyEntity> }[] = [];
     const events: NewEvent[] = [];
-    for (const tenant of tenants) {
+    for (const [i, tenant] of tenants.entries()) {
+      // Judging a thousand tenants takes a while: let requests in between, so the API stays responsive.
+      if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       for (const verdict of evaluateTenant(plans.get(tenant)!, buckets.get(tenant) ?? new Map(), this.params)) {
         const k = key(tenant, verdict.signal);
         const row = stored.get(k) ?? null;
@@ -194,7 +199,7 @@ export class AnomalyDetector implements OnApplicationBootstrap, OnApplicationShu
     for (const r of rows) {
       let tenant = out.get(r.tenant_id);
       if (!tenant) out.set(r.tenant_id, (tenant = new Map<number, Bucket>()));
-      tenant.set(r.bucket_start.getTime(), r);
+      tenant.set(r.bucket_ms, r);
     }
     return out;
   }

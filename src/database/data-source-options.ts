@@ -29,6 +29,8 @@ export function dataSourceOptions(config: AppConfig, entities: DataSourceOptions
         connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
         idleTimeoutMillis: 30_000,
         application_name: 'command-center',
+        // Short queries: JIT compilation cost more than it saved (40 ms of a 180 ms summary read).
+        options: '-c jit=off',
       },
     };
   }

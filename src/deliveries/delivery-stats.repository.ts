@@ -22,7 +22,8 @@ export interface EndpointWindowRow {
 /** One tenant's 5-minute bucket, summed over its endpoints. */
 export interface TenantBucketRow {
   tenant_id: string;
-  bucket_start: Date;
+  /** Start of the bucket, in ms since the epoch. */
+  bucket_ms: number;
   received: number;
   attempts: number;
   failures: number;
@@ -145,15 +146,19 @@ export class DeliveryStatsRepository {
       )
       .join(' OR ');
     const tenants = tenantIds ? `AND s.tenant_id IN (${tenantIds.map((t) => p(t)).join(', ')})` : '';
+    // PostgreSQL: epoch ms and float8 sums arrive as JS numbers (no Date or bigint strings to parse).
+    const pg = dialect === 'postgres';
+    const start = pg ? `(extract(epoch from s.bucket_start) * 1000)::float8` : 's.bucket_start';
+    const sum = (c: string) => (pg ? `SUM(s.${c})::float8 AS ${c}` : `SUM(s.${c}) AS ${c}`);
     const rows = await this.dataSource.query<Record<string, unknown>[]>(
-      `SELECT s.tenant_id, s.bucket_start, ${TENANT_BUCKET_SUMS.map((c) => `SUM(s.${c}) AS ${c}`).join(', ')}
+      `SELECT s.tenant_id, ${start} AS bucket_start, ${TENANT_BUCKET_SUMS.map(sum).join(', ')}
        FROM delivery_stats_5m s WHERE (${inRanges}) ${tenants}
        GROUP BY s.tenant_id, s.bucket_start`,
       params,
     );
     return rows.map((r) => ({
-      tenant_id: String(r.tenant_id),
-      bucket_start: readSqlDate(r.bucket_start),
+      tenant_id: r.tenant_id as string,
+      bucket_ms: pg ? (r.bucket_start as number) : readSqlDate(r.bucket_start).getTime(),
       received: Number(r.received),
       attempts: Number(r.attempts),
       failures: Number(r.failures),

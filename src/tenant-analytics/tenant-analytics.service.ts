@@ -74,7 +74,7 @@ export class TenantAnalyticsService {
     const rows = await this.stats.tenantBuckets([{ from: new Date(from), to: new Date(to) }], [tenantId]);
     const steps = new Map<number, TenantBucketRow[]>();
     for (const r of rows) {
-      const at = Math.floor(r.bucket_start.getTime() / stepMs) * stepMs;
+      const at = Math.floor(r.bucket_ms / stepMs) * stepMs;
       steps.set(at, [...(steps.get(at) ?? []), r]);
     }
     const points: SeriesPointView[] = [];
