@@ -315,6 +315,13 @@ describe.each(testDialects())('anomaly detection end to end with a real receiver
     const open = await current();
     expect(open).toHaveLength(1);
     expect(open[0]).toMatchObject({ id: anomaly.id, status: 'open', reopen_count: 1 });
-    expect(stream.events('anomaly.detected')).toHaveLength(2);
+    await stream.waitFor(
+      (f) => f.filter((x) => x.event === 'anomaly.detected').length >= 2,
+      5000,
+      'the reopened anomaly.detected',
+    );
+    const detected = stream.payloads<{ subject: { id: string }; data: { reopen_count: number } }>('anomaly.detected');
+    expect(detected).toHaveLength(2);
+    expect(detected[1]).toMatchObject({ subject: { id: anomaly.id }, data: { reopen_count: 1 } });
   });
 });
