@@ -10,7 +10,13 @@ import { TransactionRunner } from '../database/transaction-runner.js';
 import { DeliveryStats, type TenantBucketRow } from '../deliveries/delivery-stats.service.js';
 import { SYSTEM_ACTOR, type NewEvent } from '../events/event.types.js';
 import { EventsService } from '../events/events.service.js';
-import { lifecycleStep, NO_STREAK, type LifecycleParams, type Streak } from './anomaly-lifecycle.js';
+import {
+  lifecycleStep,
+  NO_STREAK,
+  type LifecycleAction,
+  type LifecycleParams,
+  type Streak,
+} from './anomaly-lifecycle.js';
 import {
   BASELINE_WEEKS,
   DAY_MS,
@@ -29,6 +35,8 @@ import { AnomalyRepository } from './anomaly.repository.js';
 import { ANOMALY_METRIC } from './anomalies.metrics.js';
 import { anomalyView } from './anomaly-view.js';
 
+/** The pass's counters of the actions that publish an event. */
+const COUNTED = { open: 'opened', reopen: 'reopened', resolve: 'resolved' } as const;
 /** Tenants judged between two turns of the event loop. */
 const YIELD_EVERY = 50;
 
@@ -117,61 +125,24 @@ export class AnomalyDetector implements OnApplicationBootstrap, OnApplicationShu
     const buckets = await this.readBuckets(now, plans);
 
     const result: DetectorPass = { led: true, tenants: tenants.length, opened: 0, reopened: 0, resolved: 0 };
-    const inserts: AnomalyEntity[] = [];
-    const changes: { id: string; set: Partial<AnomalyEntity> }[] = [];
-    const events: NewEvent[] = [];
+    const batch: Batch = { inserts: [], changes: [], events: [] };
     for (const [i, tenant] of tenants.entries()) {
       // Judging a thousand tenants takes a while: let requests in between, so the API stays responsive.
       if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      for (const verdict of evaluateTenant(plans.get(tenant)!, buckets.get(tenant) ?? new Map(), this.params)) {
+      const plan = plans.get(tenant)!;
+      for (const verdict of evaluateTenant(plan, buckets.get(tenant) ?? new Map(), this.params)) {
         const k = key(tenant, verdict.signal);
         const row = stored.get(k) ?? null;
-        const window = plans.get(tenant)!.levelStarts.at(-1)!;
-        const step = lifecycleStep(verdict.state, this.streaks.get(k) ?? NO_STREAK, row, now, this.lifecycle, window);
+        const before = this.streaks.get(k) ?? NO_STREAK;
+        const step = lifecycleStep(verdict.state, before, row, now, this.lifecycle, plan.levelStarts.at(-1)!);
         if (step.streak.count) this.streaks.set(k, step.streak);
         else this.streaks.delete(k);
-        switch (step.action) {
-          case 'open': {
-            const created = newAnomaly(tenant, verdict, now);
-            inserts.push(created);
-            events.push(anomalyEvent('anomaly.detected', created));
-            result.opened++;
-            break;
-          }
-          case 'reopen': {
-            const set = {
-              ...figures(verdict, now),
-              status: 'open' as const,
-              resolved_at: null,
-              reopen_count: row!.reopen_count + 1,
-              peak_score: verdict.score!,
-            };
-            changes.push({ id: row!.id, set });
-            events.push(anomalyEvent('anomaly.detected', { ...row!, ...set }));
-            result.reopened++;
-            break;
-          }
-          case 'update':
-            changes.push({
-              id: row!.id,
-              set: { ...figures(verdict, now), peak_score: Math.max(row!.peak_score, verdict.score!) },
-            });
-            break;
-          case 'inside':
-            changes.push({ id: row!.id, set: { inside_since: now, updated_at: now } });
-            break;
-          case 'resolve': {
-            const set = { status: 'resolved' as const, resolved_at: now, updated_at: now };
-            changes.push({ id: row!.id, set });
-            events.push(anomalyEvent('anomaly.resolved', { ...row!, ...set }));
-            result.resolved++;
-            break;
-          }
-          case 'none':
-            break;
-        }
+        const counted = COUNTED[step.action as keyof typeof COUNTED];
+        if (counted) result[counted]++;
+        apply(step.action, tenant, verdict, row, now, batch);
       }
     }
+    const { inserts, changes, events } = batch;
     if (inserts.length || changes.length) {
       await this.runner.run(async (tx) => {
         await this.anomalies.insert(tx.manager, inserts);
@@ -202,6 +173,61 @@ export class AnomalyDetector implements OnApplicationBootstrap, OnApplicationShu
       tenant.set(r.bucket_ms, r);
     }
     return out;
+  }
+}
+
+/** What one pass writes, in one transaction. */
+interface Batch {
+  inserts: AnomalyEntity[];
+  changes: { id: string; set: Partial<AnomalyEntity> }[];
+  events: NewEvent[];
+}
+
+/** Adds what a lifecycle action writes (rows and events) to the pass's batch. */
+function apply(
+  action: LifecycleAction,
+  tenant: string,
+  verdict: Verdict,
+  row: AnomalyEntity | null,
+  now: Date,
+  batch: Batch,
+): void {
+  switch (action) {
+    case 'open': {
+      const created = newAnomaly(tenant, verdict, now);
+      batch.inserts.push(created);
+      batch.events.push(anomalyEvent('anomaly.detected', created));
+      return;
+    }
+    case 'reopen': {
+      const set = {
+        ...figures(verdict, now),
+        status: 'open' as const,
+        resolved_at: null,
+        reopen_count: row!.reopen_count + 1,
+        peak_score: verdict.score!,
+      };
+      batch.changes.push({ id: row!.id, set });
+      batch.events.push(anomalyEvent('anomaly.detected', { ...row!, ...set }));
+      return;
+    }
+    case 'update':
+      batch.changes.push({
+        id: row!.id,
+        set: { ...figures(verdict, now), peak_score: Math.max(row!.peak_score, verdict.score!) },
+      });
+      return;
+    case 'inside':
+      batch.changes.push({ id: row!.id, set: { inside_since: now, updated_at: now } });
+      return;
+    case 'resolve': {
+      const set = { status: 'resolved' as const, resolved_at: now, updated_at: now };
+      batch.changes.push({ id: row!.id, set });
+      batch.events.push(anomalyEvent('anomaly.resolved', { ...row!, ...set }));
+      return;
+    }
+    case 'none':
+      return;
   }
 }
 
