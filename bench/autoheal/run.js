@@ -3,7 +3,6 @@
 // engine every second and the duration of each evaluation is read from its histogram on /metrics.
 // Reports the first (acting) evaluation and the steady state (median, p95, max). See README.md.
 import { Buffer } from 'node:buffer';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -14,7 +13,6 @@ import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { URL } from 'node:url';
-import pg from 'pg';
 import {
   acquireLock,
   BenchError,
@@ -32,7 +30,6 @@ import {
   releaseLock,
   ROOT,
   runBench,
-  settlesWithin,
   startChild,
   startRssSampler,
   startScriptNodeFlags,
@@ -40,6 +37,7 @@ import {
   stopService,
   waitForOk,
 } from '../support/processes.js';
+import { closeClient, connect, createDatabase, dropCreatedDatabase, query } from '../support/postgres.js';
 
 const SERVICE_ENTRY = path.join(ROOT, 'dist', 'main.js');
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -88,66 +86,6 @@ const EXPECTED_FIRST = {
   'bench-timeout-rate': { would_fire: 100 }, // k 20-29: 40 % timeouts
   'bench-streak-disable': { would_fire: 150 }, // k < 15: streak 5-14
 };
-
-let dropOnExit; // { adminUrl, dbName } while the database exists
-
-// ---------------------------------------------------------------------------------------------
-// PostgreSQL
-
-/** A query that gives up (rejects) on Ctrl-C; the database is then dropped WITH (FORCE). */
-function abortable(promise) {
-  promise.catch(() => undefined);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(interrupt.signal.reason);
-    if (interrupt.signal.aborted) return onAbort();
-    interrupt.signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => interrupt.signal.removeEventListener('abort', onAbort));
-  });
-}
-
-async function connect(url) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  client.on('error', () => undefined); // a backend terminated by DROP DATABASE ... WITH (FORCE)
-  try {
-    await abortable(client.connect());
-  } catch (err) {
-    if (interrupt.signal.aborted) throw err;
-    throw new BenchError(`cannot connect to PostgreSQL at ${url}: ${err.message}`);
-  }
-  return client;
-}
-
-const closeClient = (client) =>
-  client &&
-  settlesWithin(
-    client.end().catch(() => undefined),
-    2_000,
-  );
-const query = (db, sql, params) => abortable(db.query(sql, params));
-
-async function dropDatabase(adminUrl, dbName) {
-  let admin;
-  try {
-    admin = await connect(adminUrl);
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(dbName)} WITH (FORCE)`);
-    dropOnExit = undefined;
-    log(`dropped database ${dbName}`);
-  } catch (err) {
-    log(`could not drop database ${dbName}: ${err.message} (drop it by hand)`);
-  } finally {
-    await closeClient(admin);
-  }
-}
-
-/** Last resort on paths that skip `finally` (second Ctrl-C): psql, synchronously. */
-process.on('exit', () => {
-  if (!dropOnExit) return;
-  const { adminUrl, dbName } = dropOnExit;
-  spawnSync('psql', [adminUrl, '-qc', `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`], {
-    stdio: 'ignore',
-    timeout: 10_000,
-  });
-});
 
 // ---------------------------------------------------------------------------------------------
 // Seed. Endpoint i (0 … 9,999) belongs to tenant i mod 100; k = i mod 1000 picks its health:
@@ -502,16 +440,10 @@ async function main() {
   const dbName = `cc_bench_autoheal_${runId}`;
   const dbUrl = new URL(adminUrl);
   dbUrl.pathname = `/${dbName}`;
-  let admin;
   let db;
   const services = [];
   try {
-    admin = await connect(adminUrl);
-    await query(admin, `CREATE DATABASE ${pg.escapeIdentifier(dbName)}`);
-    dropOnExit = { adminUrl, dbName };
-    await closeClient(admin);
-    admin = undefined;
-    log(`created database ${dbName}`);
+    await createDatabase(adminUrl, dbName);
 
     const [port] = await freePorts(1);
     const dataDir = makeTempDir('command-center-bench-autoheal-');
@@ -719,8 +651,7 @@ async function main() {
     // The database cannot be dropped while the service holds connections to it.
     for (const s of services) await stopService(s);
     await closeClient(db);
-    await closeClient(admin);
-    if (dropOnExit) await dropDatabase(adminUrl, dbName);
+    await dropCreatedDatabase();
   }
 }
 

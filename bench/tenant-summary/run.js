@@ -4,7 +4,6 @@
 // histogram on /metrics) and GET /tenant_analytics/summary one request at a time for the 24h
 // (judged), 1h and 7d windows, and samples the service's RSS. See README.md.
 import { Buffer } from 'node:buffer';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -15,7 +14,6 @@ import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { URL } from 'node:url';
-import pg from 'pg';
 import {
   acquireLock,
   BenchError,
@@ -33,7 +31,6 @@ import {
   releaseLock,
   ROOT,
   runBench,
-  settlesWithin,
   startChild,
   startRssSampler,
   startScriptNodeFlags,
@@ -41,6 +38,7 @@ import {
   stopService,
   waitForOk,
 } from '../support/processes.js';
+import { closeClient, connect, createDatabase, dropCreatedDatabase, query } from '../support/postgres.js';
 
 const SERVICE_ENTRY = path.join(ROOT, 'dist', 'main.js');
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -81,66 +79,6 @@ const FILL_BUDGET_S = 60 * 60;
 // Targets.
 const TARGET_PASS_S = 2; // every detector pass
 const TARGET_P99_MS = 200; // GET /tenant_analytics/summary (24h)
-
-let dropOnExit; // { adminUrl, dbName } while the database exists
-
-// ---------------------------------------------------------------------------------------------
-// PostgreSQL
-
-/** A query that gives up (rejects) on Ctrl-C; the database is then dropped WITH (FORCE). */
-function abortable(promise) {
-  promise.catch(() => undefined);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(interrupt.signal.reason);
-    if (interrupt.signal.aborted) return onAbort();
-    interrupt.signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => interrupt.signal.removeEventListener('abort', onAbort));
-  });
-}
-
-async function connect(url) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  client.on('error', () => undefined); // a backend terminated by DROP DATABASE ... WITH (FORCE)
-  try {
-    await abortable(client.connect());
-  } catch (err) {
-    if (interrupt.signal.aborted) throw err;
-    throw new BenchError(`cannot connect to PostgreSQL at ${url}: ${err.message}`);
-  }
-  return client;
-}
-
-const closeClient = (client) =>
-  client &&
-  settlesWithin(
-    client.end().catch(() => undefined),
-    2_000,
-  );
-const query = (db, sql, params) => abortable(db.query(sql, params));
-
-async function dropDatabase(adminUrl, dbName) {
-  let admin;
-  try {
-    admin = await connect(adminUrl);
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(dbName)} WITH (FORCE)`);
-    dropOnExit = undefined;
-    log(`dropped database ${dbName}`);
-  } catch (err) {
-    log(`could not drop database ${dbName}: ${err.message} (drop it by hand)`);
-  } finally {
-    await closeClient(admin);
-  }
-}
-
-/** Last resort on paths that skip `finally` (second Ctrl-C): psql, synchronously. */
-process.on('exit', () => {
-  if (!dropOnExit) return;
-  const { adminUrl, dbName } = dropOnExit;
-  spawnSync('psql', [adminUrl, '-qc', `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`], {
-    stdio: 'ignore',
-    timeout: 10_000,
-  });
-});
 
 // ---------------------------------------------------------------------------------------------
 // Seed (SQL only, set-wise). Endpoint i (0 … 2T-1) belongs to tenant t = i / 2. Tenant tiers by
@@ -798,16 +736,10 @@ async function main() {
   const dbName = `cc_bench_tenant_summary_${runId}`;
   const dbUrl = new URL(adminUrl);
   dbUrl.pathname = `/${dbName}`;
-  let admin;
   let db;
   const services = [];
   try {
-    admin = await connect(adminUrl);
-    await query(admin, `CREATE DATABASE ${pg.escapeIdentifier(dbName)}`);
-    dropOnExit = { adminUrl, dbName };
-    await closeClient(admin);
-    admin = undefined;
-    log(`created database ${dbName}`);
+    await createDatabase(adminUrl, dbName);
 
     const [port] = await freePorts(1);
     const dataDir = makeTempDir('command-center-bench-tenant-summary-');
@@ -1088,8 +1020,7 @@ async function main() {
     // The database cannot be dropped while the service holds connections to it.
     for (const s of services) await stopService(s);
     await closeClient(db);
-    await closeClient(admin);
-    if (dropOnExit) await dropDatabase(adminUrl, dbName);
+    await dropCreatedDatabase();
   }
 }
 
