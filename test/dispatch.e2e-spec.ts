@@ -139,11 +139,15 @@ describe.each(testDialects())('dispatch (%s)', (dialect) => {
   });
 
   it('disables the endpoint on 410; later deliveries to it fail without a request', async () => {
+    const disabledGauge = async () =>
+      Number(/^command_center_endpoints_disabled (\d+)$/m.exec((await t.http().get('/metrics').expect(200)).text)?.[1]);
+    const disabledBefore = await disabledGauge();
     const first = await submit('/gone', 'gone');
     const d = await settled(first.id, 1);
     expect(d.status).toBe('failed');
     const endpoint = await t.http().get(`/alerts/endpoints/${first.endpoint_id}`).set(OPERATOR).expect(200);
     expect(endpoint.body).toMatchObject({ state: 'disabled', disabled_reason: 'The endpoint answered 410 Gone' });
+    expect(await disabledGauge()).toBe(disabledBefore + 1);
     const hitsBefore = receiver.hits('/gone').length;
     const second = await submit('/gone', 'gone');
     const d2 = await settled(second.id, 1);

@@ -8,8 +8,8 @@ export const ANOMALY_METRIC = {
 export const anomalyMetrics = [
   makeGaugeProvider({
     name: ANOMALY_METRIC.open,
-    help: 'Anomalies open or triaged (not yet resolved), by kind',
-    labelNames: ['kind'],
+    help: 'Anomalies open or triaged (not yet resolved), by kind and severity',
+    labelNames: ['kind', 'severity'],
   }),
   makeHistogramProvider({
     name: ANOMALY_METRIC.evaluation,

@@ -10,6 +10,8 @@ export const SIGNALS = ['failure_ratio', 'p95_latency_ms', 'volume'] as const;
 export type Signal = (typeof SIGNALS)[number];
 
 export const ANOMALY_KINDS = ['failure_spike', 'latency_spike', 'volume_drop'] as const;
+export const ANOMALY_SEVERITIES = ['warning', 'error', 'critical'] as const;
+export type AnomalySeverity = (typeof ANOMALY_SEVERITIES)[number];
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 
 export const KIND_OF: Record<Signal, AnomalyKind> = {
@@ -225,9 +227,7 @@ export function bucketValue(signal: Signal, bucket: Bucket | undefined, overflow
  * Volume drops, whose score cannot pass 1 ÷ the volume floor: by the share of the baseline lost,
  * 90 % or more critical, 75 % an error, else a warning.
  */
-export function severityOf(
-  v: Pick<Verdict, 'signal' | 'score' | 'level' | 'median'>,
-): 'warning' | 'error' | 'critical' {
+export function severityOf(v: Pick<Verdict, 'signal' | 'score' | 'level' | 'median'>): AnomalySeverity {
   if (v.signal === 'volume') {
     const lost = v.median ? 1 - (v.level ?? 0) / v.median : 0;
     return lost >= 0.9 ? 'critical' : lost >= 0.75 ? 'error' : 'warning';

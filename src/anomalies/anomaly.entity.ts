@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { AnomalyStatus } from './anomaly-lifecycle.js';
-import type { AnomalyKind, BaselineMode, Signal } from './anomaly-signals.js';
+import type { AnomalyKind, AnomalySeverity, BaselineMode, Signal } from './anomaly-signals.js';
 
 /** One anomaly of one tenant's signal: opened, updated, triaged, resolved, and reopened in place. */
 @Entity({ name: 'anomalies' })
@@ -21,7 +21,7 @@ export class AnomalyEntity {
   status!: AnomalyStatus;
 
   @Column({ type: 'varchar', length: 16 })
-  severity!: 'warning' | 'error' | 'critical';
+  severity!: AnomalySeverity;
 
   @Column({ type: 'varchar', length: 16 })
   baseline_mode!: BaselineMode;

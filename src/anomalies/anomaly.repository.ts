@@ -64,15 +64,18 @@ export class AnomalyRepository {
   }
 
   /** Open and triaged anomalies per kind. */
-  async activeByKind(): Promise<Map<string, number>> {
+  /** Anomalies not yet resolved, counted per kind and severity. */
+  async activeByKindAndSeverity(): Promise<{ kind: string; severity: string; n: number }[]> {
     const rows = await this.dataSource
       .createQueryBuilder(AnomalyEntity, 'a')
       .select('a.kind', 'kind')
+      .addSelect('a.severity', 'severity')
       .addSelect('COUNT(*)', 'n')
       .where("a.status IN ('open', 'triaged')")
       .groupBy('a.kind')
-      .getRawMany<{ kind: string; n: unknown }>();
-    return new Map(rows.map((r) => [r.kind, Number(r.n)]));
+      .addGroupBy('a.severity')
+      .getRawMany<{ kind: string; severity: string; n: unknown }>();
+    return rows.map((r) => ({ kind: r.kind, severity: r.severity, n: Number(r.n) }));
   }
 
   async insert(manager: EntityManager, rows: AnomalyEntity[]): Promise<void> {

@@ -7,6 +7,7 @@ export const DELIVERY_METRIC = {
   queueDepth: 'command_center_delivery_queue_depth',
   oldestPending: 'command_center_delivery_oldest_pending_seconds',
   endpointsPaused: 'command_center_endpoints_paused',
+  endpointsDisabled: 'command_center_endpoints_disabled',
 } as const;
 
 export const deliveryMetrics = [
@@ -33,5 +34,9 @@ export const deliveryMetrics = [
   makeGaugeProvider({
     name: DELIVERY_METRIC.endpointsPaused,
     help: 'Endpoints in state paused (by an admin or by autoheal)',
+  }),
+  makeGaugeProvider({
+    name: DELIVERY_METRIC.endpointsDisabled,
+    help: 'Endpoints in state disabled (after consecutive failures, until an admin enables them)',
   }),
 ];

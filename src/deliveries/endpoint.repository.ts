@@ -46,6 +46,10 @@ export class EndpointRepository {
     return this.dataSource.manager.countBy(EndpointEntity, { state: 'paused' });
   }
 
+  countDisabled(): Promise<number> {
+    return this.dataSource.manager.countBy(EndpointEntity, { state: 'disabled' });
+  }
+
   findByTenantAndUrl(manager: EntityManager, tenantId: string, url: string): Promise<EndpointEntity | null> {
     return manager.findOneBy(EndpointEntity, { tenant_id: tenantId, url });
   }
