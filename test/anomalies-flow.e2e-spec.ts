@@ -156,9 +156,7 @@ describe.each(testDialects())('anomaly detection end to end with a real receiver
     expect(detected).toMatchObject({ tenant_id: 'acme', subject: { id: anomaly.id } });
 
     const metrics = (await t.http().get('/metrics').expect(200)).text;
-    expect(metrics).toContain(
-      `command_center_anomalies_open{kind="failure_spike",severity="${anomaly.severity as string}"} 1`,
-    );
+    expect(metrics).toContain(`command_center_anomalies_open{kind="failure_spike",severity="${anomaly.severity}"} 1`);
     expect(metrics).toMatch(/command_center_anomalies_open\{kind="volume_drop",severity="critical"\} 0/);
   });
 
