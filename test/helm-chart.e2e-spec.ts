@@ -53,6 +53,11 @@ describe('the Helm chart', () => {
       requests: { memory: '256Mi', cpu: '100m' },
       limits: { memory: '512Mi', cpu: '500m' },
     });
+    // The image's CMD (npm start's command), with the heap flag taken from heapMaxMb.
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } })
+      .scripts.start;
+    expect((c.args as string[]).join(' ')).toBe(start);
+    expect(container(render('heapMaxMb=512')).args).toEqual(['node', '--max-old-space-size=512', 'dist/main.js']);
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
     expect(env(ms)).toMatchObject({ PORT: '8010', DATA_DIR: '/app/data', LOG_LEVEL: 'info' });
