@@ -5,18 +5,33 @@ import { Roles } from '../common/auth/roles.decorator.js';
 import type { TenantScope } from '../common/auth/tenant-scope.js';
 import { ErrorResponseDto } from '../common/errors/error-response.dto.js';
 import {
+  OverviewView,
   SummaryQueryDto,
   SummaryView,
   TenantParamDto,
   TimeseriesQueryDto,
   TimeseriesView,
 } from './dto/tenant-analytics.dto.js';
+import { DeliveryOverviewService } from './delivery-overview.service.js';
 import { TenantAnalyticsService } from './tenant-analytics.service.js';
 
 @ApiTags('tenant analytics')
 @Controller('tenant_analytics')
 export class TenantAnalyticsController {
-  constructor(private readonly analytics: TenantAnalyticsService) {}
+  constructor(
+    private readonly analytics: TenantAnalyticsService,
+    private readonly overviews: DeliveryOverviewService,
+  ) {}
+
+  @Get('overview')
+  @Roles('operator')
+  @ApiOperation({
+    summary: 'The last hour across the tenants in scope: 5-minute buckets of deliveries and attempts, and the queue',
+  })
+  @ApiOkResponse({ type: OverviewView })
+  overview(@CurrentScope() scope: TenantScope): Promise<OverviewView> {
+    return this.overviews.lastHour(scope);
+  }
 
   @Get('summary')
   @Roles('operator')

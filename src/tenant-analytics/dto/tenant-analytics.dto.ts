@@ -90,3 +90,25 @@ export class TimeseriesView {
   @ApiProperty({ description: '300 for 1h and 24h, 3600 for 7d' }) bucket_s!: number;
   @ApiProperty({ type: [SeriesPointView] }) points!: SeriesPointView[];
 }
+
+export class OverviewPointView {
+  @ApiProperty({ description: 'Start of the 5-minute bucket' }) bucket_start!: string;
+  @ApiProperty({ description: 'Deliveries received from producers' }) received!: number;
+  @ApiProperty({ description: 'Deliveries that succeeded' }) delivered!: number;
+  @ApiProperty({ description: 'Deliveries that failed for good' }) failed!: number;
+  @ApiProperty() attempts!: number;
+  @ApiProperty({ description: 'Attempts that failed' }) failures!: number;
+}
+
+export class OverviewView {
+  @ApiProperty({ example: '1h' }) window!: string;
+  @ApiProperty({ example: 300 }) bucket_s!: number;
+  @ApiProperty({
+    description: 'Every 5-minute bucket of the last hour, the current one last',
+    type: [OverviewPointView],
+  })
+  points!: OverviewPointView[];
+  @ApiProperty({ description: 'Deliveries waiting to be sent' }) pending!: number;
+  @ApiProperty({ description: 'Tenants with an endpoint' }) tenants!: number;
+  @ApiProperty({ description: 'Endpoints paused' }) paused_endpoints!: number;
+}
