@@ -18,6 +18,7 @@ import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './observability/logging.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { TenantAnalyticsModule } from './tenant-analytics/tenant-analytics.module.js';
+import { UiModule } from './ui/ui.module.js';
 
 /** The composition root. Guards run in order: rate limit first, then roles. */
 @Module({
@@ -35,6 +36,7 @@ import { TenantAnalyticsModule } from './tenant-analytics/tenant-analytics.modul
     AutohealModule,
     AnomaliesModule,
     TenantAnalyticsModule,
+    UiModule,
   ],
   providers: [
     JsonBodyParser,

@@ -7,13 +7,14 @@ import { LifecycleService } from './common/lifecycle/lifecycle.service.js';
 import { AppConfig } from './config/app-config.js';
 import { RequestObserver } from './observability/request-observer.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
+import { serveDashboard } from './ui/ui.module.js';
 
 /** Options for NestFactory.create, shared by main.ts and the test harness. */
 export const APP_OPTIONS: NestApplicationOptions = { bufferLogs: true, bodyParser: false };
 
 /**
  * What cannot be an APP_* provider: the logger, the request observer and body parser (first,
- * before any route), proxy trust, Swagger UI and the shutdown hooks. Called by main.ts and by
+ * before any route), proxy trust, the dashboard's files, Swagger UI and the shutdown hooks. Called by main.ts and by
  * every e2e suite, so tests run the production setup.
  */
 export function configureApp(app: NestExpressApplication): void {
@@ -25,6 +26,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(app.get(RequestObserver).middleware);
   app.use(app.get(JsonBodyParser).middleware);
   app.set('trust proxy', trustProxy(config.TRUST_PROXY));
+  serveDashboard(app);
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'Command Center API',

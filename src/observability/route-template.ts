@@ -6,7 +6,8 @@ import type { Request } from 'express';
  */
 export function routeTemplate(req: Request): string {
   const path: unknown = (req.route as { path?: unknown } | undefined)?.path;
-  if (typeof path !== 'string') return 'unmatched';
+  // The dashboard's static files match no route: one label for all of them.
+  if (typeof path !== 'string') return /^\/ui(?:[/?]|$)/.test(req.originalUrl) ? '/ui' : 'unmatched';
   const base = typeof req.baseUrl === 'string' ? req.baseUrl : '';
   const template = `${base}${path}`.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
   return template === '' ? '/' : template;
