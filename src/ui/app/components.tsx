@@ -1,5 +1,5 @@
-import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { cloneElement, type ComponentChildren, type VNode } from 'preact';
+import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
 
 export interface Resource<T> {
@@ -116,6 +116,8 @@ export function BarChart(props: {
   points: { label: string; value: number }[];
   format?: (v: number) => string;
   tone?: 'info' | 'bad';
+  /** What the caption states (defaults to the last point's value). */
+  headline?: string;
 }) {
   const format = props.format ?? ((v: number) => String(Math.round(v * 10) / 10));
   const max = Math.max(1, ...props.points.map((p) => p.value));
@@ -123,17 +125,14 @@ export function BarChart(props: {
   const height = 90;
   const bar = width / Math.max(1, props.points.length);
   const last = props.points[props.points.length - 1];
+  const headline = props.headline ?? (last ? format(last.value) : 'none');
   return (
     <figure class="chart">
       <figcaption>
         {props.title}
-        {last && <strong> {format(last.value)}</strong>}
+        <strong> {headline}</strong>
       </figcaption>
-      <svg
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
-        aria-label={`${props.title}, latest ${last ? format(last.value) : 'none'}`}
-      >
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${props.title}: ${headline}`}>
         {props.points.map((p, i) => {
           const h = (p.value / max) * (height - 4);
           return (
@@ -161,6 +160,7 @@ export function BarChart(props: {
 /** A modal dialog on the native <dialog>: focus moves in, Escape closes, focus returns. */
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
     const opener = document.activeElement as HTMLElement | null;
@@ -174,15 +174,15 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
     <dialog
       ref={ref}
       class={props.wide ? 'drawer' : 'modal'}
-      aria-labelledby="dialog-title"
+      aria-labelledby={titleId}
       onCancel={(e) => {
         e.preventDefault();
         props.onClose();
       }}
     >
       <header class="dialog-head">
-        <h2 id="dialog-title">{props.title}</h2>
-        <button type="button" class="ghost" onClick={props.onClose} aria-label="Close">
+        <h2 id={titleId}>{props.title}</h2>
+        <button type="button" class="ghost" onClick={props.onClose} aria-label="Dismiss">
           ✕
         </button>
       </header>
@@ -245,13 +245,25 @@ export function Confirm(props: {
   );
 }
 
-export function Field(props: { label: string; children: ComponentChildren; hint?: string }) {
+/** A horizontally scrollable table holder that keyboard users can focus and scroll. */
+export function TableWrap(props: { label: string; children: ComponentChildren }) {
   return (
-    <label class="field">
-      <span>{props.label}</span>
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={props.label}>
       {props.children}
-      {props.hint && <small>{props.hint}</small>}
-    </label>
+    </div>
+  );
+}
+
+/** A labelled control: the label names exactly the control, and the hint describes it. */
+export function Field(props: { label: string; children: VNode; hint?: string }) {
+  const id = useId();
+  const hintId = `${id}-hint`;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      {cloneElement(props.children, { id, 'aria-describedby': props.hint ? hintId : undefined })}
+      {props.hint && <small id={hintId}>{props.hint}</small>}
+    </div>
   );
 }
 

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, query } from '../api';
 import type { ViewProps } from '../app';
-import { Badge, DataState, Dialog, Field, useResource, valueOf, when } from '../components';
+import { Badge, TableWrap, DataState, Dialog, Field, useResource, valueOf, when } from '../components';
 import type { Anomaly } from '../types';
 
 const round = (v: number) => (Math.abs(v) < 1 ? Math.round(v * 10000) / 10000 : Math.round(v * 10) / 10);
@@ -34,7 +34,7 @@ export function AnomaliesView(_: ViewProps) {
         emptyText="No anomalies in this state."
       >
         {(d) => (
-          <div class="table-wrap">
+          <TableWrap label="Anomalies table">
             <table aria-label="Anomalies">
               <thead>
                 <tr>
@@ -84,7 +84,7 @@ export function AnomaliesView(_: ViewProps) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </DataState>
       {triaging && (

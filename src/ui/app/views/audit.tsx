@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, query, type StreamEvent } from '../api';
 import type { ViewProps } from '../app';
-import { Badge, DataState, Field, useResource, valueOf, when } from '../components';
+import { Badge, TableWrap, DataState, Field, useResource, valueOf, when } from '../components';
 import type { Page } from '../types';
 
 export function AuditView(props: ViewProps) {
@@ -57,7 +57,7 @@ export function AuditView(props: ViewProps) {
       <DataState resource={page} what="audit records" empty={(p) => p.items.length === 0} emptyText="No records match.">
         {(p) => (
           <>
-            <div class="table-wrap">
+            <TableWrap label="Audit trail table">
               <table aria-label="Audit trail">
                 <thead>
                   <tr>
@@ -88,7 +88,7 @@ export function AuditView(props: ViewProps) {
                   })}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <nav class="pager" aria-label="Pages">
               <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
                 Previous page

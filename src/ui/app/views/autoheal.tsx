@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import type { ViewProps } from '../app';
-import { Badge, Confirm, DataState, Dialog, Field, useResource, valueOf, when } from '../components';
+import { Badge, TableWrap, Confirm, DataState, Dialog, Field, useResource, valueOf, when } from '../components';
 
 interface Rule {
   id: string;
@@ -63,7 +63,7 @@ export function AutohealView(props: ViewProps) {
         </div>
         <DataState resource={rules} what="rules" empty={(d) => d.items.length === 0} emptyText="No rules.">
           {(d) => (
-            <div class="table-wrap">
+            <TableWrap label="Autoheal rules table">
               <table aria-label="Autoheal rules">
                 <thead>
                   <tr>
@@ -108,7 +108,7 @@ export function AutohealView(props: ViewProps) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           )}
         </DataState>
       </section>
@@ -122,7 +122,7 @@ export function AutohealView(props: ViewProps) {
           emptyText="No endpoint is paused or cooling down."
         >
           {(d) => (
-            <div class="table-wrap">
+            <TableWrap label="Cooldowns table">
               <table aria-label="Cooldowns">
                 <thead>
                   <tr>
@@ -155,7 +155,7 @@ export function AutohealView(props: ViewProps) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           )}
         </DataState>
       </section>
@@ -169,7 +169,7 @@ export function AutohealView(props: ViewProps) {
           emptyText="Autoheal has not acted yet."
         >
           {(d) => (
-            <div class="table-wrap">
+            <TableWrap label="Autoheal decisions table">
               <table aria-label="Autoheal decisions">
                 <thead>
                   <tr>
@@ -196,7 +196,7 @@ export function AutohealView(props: ViewProps) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           )}
         </DataState>
       </section>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query } from '../api';
 import type { ViewProps } from '../app';
-import { Badge, Confirm, DataState, Dialog, Field, useResource, valueOf, when } from '../components';
+import { Badge, TableWrap, Confirm, DataState, Dialog, Field, useResource, valueOf, when } from '../components';
 import type { DeliveryDetail, HistoryPage } from '../types';
 
 interface Filters {
@@ -99,7 +99,7 @@ export function DeliveriesView(props: ViewProps) {
       >
         {(p) => (
           <>
-            <div class="table-wrap">
+            <TableWrap label="Delivery history table">
               <table aria-label="Delivery history">
                 <thead>
                   <tr>
@@ -136,7 +136,7 @@ export function DeliveriesView(props: ViewProps) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <nav class="pager" aria-label="Pages">
               <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
                 Previous page
@@ -205,7 +205,7 @@ function DeliveryDrawer(props: { id: string; onClose: () => void; onChanged: () 
             {d.attempts.length === 0 ? (
               <p class="state empty">No attempt yet.</p>
             ) : (
-              <div class="table-wrap">
+              <TableWrap label="Attempts table">
                 <table aria-label="Attempts">
                   <thead>
                     <tr>
@@ -232,7 +232,7 @@ function DeliveryDrawer(props: { id: string; onClose: () => void; onChanged: () 
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableWrap>
             )}
             <h3>Payload</h3>
             <pre class="payload">{JSON.stringify(d.payload, null, 2)}</pre>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import type { ViewProps } from '../app';
-import { Badge, Confirm, DataState, Field, useResource, valueOf, when } from '../components';
+import { Badge, TableWrap, Confirm, DataState, Field, useResource, valueOf, when } from '../components';
 import type { Endpoint, Page } from '../types';
 
 type Action = { endpoint: Endpoint; kind: 'pause' | 'resume' | 'enable' };
@@ -46,7 +46,7 @@ export function EndpointsView(props: ViewProps) {
       <DataState resource={page} what="endpoints" empty={(p) => p.items.length === 0} emptyText="No endpoints yet.">
         {(p) => (
           <>
-            <div class="table-wrap">
+            <TableWrap label="Endpoints table">
               <table aria-label="Endpoints">
                 <thead>
                   <tr>
@@ -103,7 +103,7 @@ export function EndpointsView(props: ViewProps) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <nav class="pager" aria-label="Pages">
               <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
                 Previous page

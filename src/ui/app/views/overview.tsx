@@ -68,10 +68,23 @@ export function OverviewView(_: ViewProps) {
               label: label(p.bucket_start),
               value: p.attempts ? p.failures / p.attempts : 0,
             }));
+            const finished = o.points.reduce((a, p) => a + p.delivered + p.failed, 0);
+            const attempts = o.points.reduce((a, p) => a + p.attempts, 0);
+            const failures = o.points.reduce((a, p) => a + p.failures, 0);
             return (
               <div class="charts">
-                <BarChart title="Deliveries per minute" points={perMinute} />
-                <BarChart title="Attempt failure rate" points={failureRate} format={(v) => percent(v)} tone="bad" />
+                <BarChart
+                  title="Deliveries per minute"
+                  points={perMinute}
+                  headline={`${finished} finished in the hour`}
+                />
+                <BarChart
+                  title="Attempt failure rate"
+                  points={failureRate}
+                  format={(v) => percent(v)}
+                  tone="bad"
+                  headline={`${percent(attempts ? failures / attempts : 0)} over the hour`}
+                />
               </div>
             );
           }}
