@@ -329,6 +329,64 @@ describeWithBrowser('the operator dashboard in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('lets an admin pause and resume an endpoint, and create and edit a rule', async () => {
+    const { page, errors } = await signIn('admin');
+    await open(page, 'endpoints');
+    const okUrl = `${h.base}/ok`;
+    await page
+      .getByRole('button', { name: `Pause ${okUrl}` })
+      .first()
+      .click();
+    let confirm = page.getByRole('dialog', { name: 'Pause this endpoint?' });
+    await confirm.getByRole('button', { name: 'Pause', exact: true }).click();
+    await confirm.getByText('The endpoint is paused now.').waitFor();
+    await confirm.getByRole('button', { name: 'Close', exact: true }).click();
+    await page
+      .getByRole('button', { name: `Resume ${okUrl}` })
+      .first()
+      .click();
+    confirm = page.getByRole('dialog', { name: 'Resume this endpoint?' });
+    await confirm.getByRole('button', { name: 'Resume', exact: true }).click();
+    await confirm.getByText('The endpoint is active now.').waitFor();
+    await confirm.getByRole('button', { name: 'Close', exact: true }).click();
+
+    await open(page, 'autoheal');
+    await page.getByRole('button', { name: 'New rule' }).click();
+    let editor = page.getByRole('dialog', { name: 'New rule' });
+    await editor.getByLabel('Name', { exact: true }).fill('ui-slow-endpoints');
+    await editor.getByLabel('Trigger metric', { exact: true }).selectOption('latency_p95_ms');
+    await editor.getByLabel('Threshold', { exact: true }).fill('-1');
+    await editor.getByRole('button', { name: 'Save rule' }).click();
+    // The API's detail names the bad field; nothing is stored.
+    await editor
+      .getByRole('alert')
+      .getByText(/trigger\.threshold/)
+      .waitFor();
+    await editor.getByLabel('Threshold', { exact: true }).fill('2500');
+    await editor.getByLabel('Dry run (record only)', { exact: true }).check();
+    await editor.getByRole('button', { name: 'Save rule' }).click();
+    await editor.waitFor({ state: 'detached' });
+    const row = page
+      .getByRole('table', { name: 'Autoheal rules' })
+      .locator('tbody tr', { hasText: 'ui-slow-endpoints' });
+    await row.getByText('dry run').waitFor();
+    await row.getByRole('button', { name: 'Edit ui-slow-endpoints' }).click();
+    editor = page.getByRole('dialog', { name: 'Edit rule ui-slow-endpoints' });
+    await editor.getByLabel('Dry run (record only)', { exact: true }).uncheck();
+    await editor.getByRole('button', { name: 'Save rule' }).click();
+    await editor.waitFor({ state: 'detached' });
+    await row.getByText('active').waitFor();
+    const rules = await call<{
+      items: { name: string; dry_run: boolean; version: number; trigger: { threshold: number } }[];
+    }>('GET', '/autoheal/rules', OPERATOR);
+    expect(rules.items.find((r) => r.name === 'ui-slow-endpoints')).toMatchObject({
+      dry_run: false,
+      version: 2,
+      trigger: { threshold: 2500 },
+    });
+    expect(errors).toEqual([]);
+  });
+
   it('works by keyboard: a skip link, tab order through the views, Escape closes a dialog', async () => {
     const { page } = await signIn('operator');
     await page.keyboard.press('Tab');
