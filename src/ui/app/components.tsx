@@ -245,6 +245,41 @@ export function Confirm(props: {
   );
 }
 
+export interface CursorPages {
+  cursor: string | null;
+  page: number;
+  next: (cursor: string | null) => void;
+  back: () => void;
+  reset: () => void;
+}
+
+/** The pages visited through a cursor-paged list, so Previous can go back. */
+export function useCursorPages(): CursorPages {
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  return {
+    cursor: cursors[cursors.length - 1],
+    page: cursors.length,
+    next: (c) => setCursors([...cursors, c]),
+    back: () => setCursors(cursors.slice(0, -1)),
+    reset: () => setCursors([null]),
+  };
+}
+
+export function Pager(props: { pages: CursorPages; nextCursor: string | null }) {
+  const { pages } = props;
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button type="button" disabled={pages.page === 1} onClick={pages.back}>
+        Previous page
+      </button>
+      <span>Page {pages.page}</span>
+      <button type="button" disabled={!props.nextCursor} onClick={() => pages.next(props.nextCursor)}>
+        Next page
+      </button>
+    </nav>
+  );
+}
+
 /** A horizontally scrollable table holder that keyboard users can focus and scroll. */
 export function TableWrap(props: { label: string; children: ComponentChildren }) {
   return (

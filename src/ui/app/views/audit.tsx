@@ -1,14 +1,14 @@
 import { useState } from 'preact/hooks';
 import { api, query, type StreamEvent } from '../api';
 import type { ViewProps } from '../app';
-import { Badge, TableWrap, DataState, Field, useResource, valueOf, when } from '../components';
+import { Badge, Pager, TableWrap, useCursorPages, DataState, Field, useResource, valueOf, when } from '../components';
 import type { Page } from '../types';
 
 export function AuditView(props: ViewProps) {
   const [draft, setDraft] = useState({ type: 'audit.*', tenant_id: props.identity.tenant_id ?? '', actor_role: '' });
   const [filters, setFilters] = useState(draft);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const page = useResource(
     () =>
       api<Page<StreamEvent>>(
@@ -26,7 +26,7 @@ export function AuditView(props: ViewProps) {
         onSubmit={(e) => {
           e.preventDefault();
           setFilters(draft);
-          setCursors([null]);
+          pages.reset();
         }}
       >
         <Field label="Type" hint="audit.* for every change; any event type works.">
@@ -89,15 +89,7 @@ export function AuditView(props: ViewProps) {
                 </tbody>
               </table>
             </TableWrap>
-            <nav class="pager" aria-label="Pages">
-              <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-                Previous page
-              </button>
-              <span>Page {cursors.length}</span>
-              <button type="button" disabled={!p.next_cursor} onClick={() => setCursors([...cursors, p.next_cursor])}>
-                Next page
-              </button>
-            </nav>
+            <Pager pages={pages} nextCursor={p.next_cursor} />
           </>
         )}
       </DataState>

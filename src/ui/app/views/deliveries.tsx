@@ -1,7 +1,19 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query } from '../api';
 import type { ViewProps } from '../app';
-import { Badge, TableWrap, Confirm, DataState, Dialog, Field, useResource, valueOf, when } from '../components';
+import {
+  Badge,
+  Pager,
+  TableWrap,
+  useCursorPages,
+  Confirm,
+  DataState,
+  Dialog,
+  Field,
+  useResource,
+  valueOf,
+  when,
+} from '../components';
 import type { DeliveryDetail, HistoryPage } from '../types';
 
 interface Filters {
@@ -19,9 +31,9 @@ const isoOf = (local: string) => (local ? new Date(local).toISOString() : undefi
 export function DeliveriesView(props: ViewProps) {
   const [draft, setDraft] = useState<Filters>({ ...EMPTY, tenant_id: props.identity.tenant_id ?? '' });
   const [filters, setFilters] = useState<Filters>(draft);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages();
   const [open, setOpen] = useState<string | null>(null);
-  const cursor = cursors[cursors.length - 1];
+  const cursor = pages.cursor;
   const page = useResource(
     () =>
       api<HistoryPage>(
@@ -46,7 +58,7 @@ export function DeliveriesView(props: ViewProps) {
         onSubmit={(e) => {
           e.preventDefault();
           setFilters(draft);
-          setCursors([null]);
+          pages.reset();
         }}
       >
         <Field label="Tenant">
@@ -83,7 +95,7 @@ export function DeliveriesView(props: ViewProps) {
               const reset = { ...EMPTY, tenant_id: props.identity.tenant_id ?? '' };
               setDraft(reset);
               setFilters(reset);
-              setCursors([null]);
+              pages.reset();
             }}
           >
             Reset
@@ -137,19 +149,7 @@ export function DeliveriesView(props: ViewProps) {
                 </tbody>
               </table>
             </TableWrap>
-            <nav class="pager" aria-label="Pages">
-              <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-                Previous page
-              </button>
-              <span>Page {cursors.length}</span>
-              <button
-                type="button"
-                disabled={!p.has_more || !p.next_cursor}
-                onClick={() => setCursors([...cursors, p.next_cursor])}
-              >
-                Next page
-              </button>
-            </nav>
+            <Pager pages={pages} nextCursor={p.has_more ? p.next_cursor : null} />
           </>
         )}
       </DataState>

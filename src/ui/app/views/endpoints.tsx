@@ -1,7 +1,18 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import type { ViewProps } from '../app';
-import { Badge, TableWrap, Confirm, DataState, Field, useResource, valueOf, when } from '../components';
+import {
+  Badge,
+  Pager,
+  TableWrap,
+  useCursorPages,
+  Confirm,
+  DataState,
+  Field,
+  useResource,
+  valueOf,
+  when,
+} from '../components';
 import type { Endpoint, Page } from '../types';
 
 type Action = { endpoint: Endpoint; kind: 'pause' | 'resume' | 'enable' };
@@ -9,9 +20,9 @@ type Action = { endpoint: Endpoint; kind: 'pause' | 'resume' | 'enable' };
 export function EndpointsView(props: ViewProps) {
   const [tenant, setTenant] = useState(props.identity.tenant_id ?? '');
   const [applied, setApplied] = useState(tenant);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages();
   const [action, setAction] = useState<Action | null>(null);
-  const cursor = cursors[cursors.length - 1];
+  const cursor = pages.cursor;
   const page = useResource(
     () => api<Page<Endpoint>>(`/alerts/endpoints${query({ tenant_id: applied.trim(), limit: 50, cursor })}`),
     [applied, cursor],
@@ -26,7 +37,7 @@ export function EndpointsView(props: ViewProps) {
         onSubmit={(e) => {
           e.preventDefault();
           setApplied(tenant);
-          setCursors([null]);
+          pages.reset();
         }}
       >
         <Field label="Tenant">
@@ -104,15 +115,7 @@ export function EndpointsView(props: ViewProps) {
                 </tbody>
               </table>
             </TableWrap>
-            <nav class="pager" aria-label="Pages">
-              <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-                Previous page
-              </button>
-              <span>Page {cursors.length}</span>
-              <button type="button" disabled={!p.next_cursor} onClick={() => setCursors([...cursors, p.next_cursor])}>
-                Next page
-              </button>
-            </nav>
+            <Pager pages={pages} nextCursor={p.next_cursor} />
           </>
         )}
       </DataState>
