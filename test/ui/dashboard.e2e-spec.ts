@@ -387,6 +387,48 @@ describeWithBrowser('the operator dashboard in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('asks again, with the service’s reason, when the picked identity is refused', async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${base}/ui/`);
+    await page.getByRole('status').getByText('Missing or invalid X-User-Roles header').waitFor();
+    await page.getByLabel('Tenant (optional)', { exact: true }).fill('not a tenant!');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/X-User-Tenant/)
+      .waitFor();
+    await page.getByRole('heading', { name: 'Choose who to act as' }).waitFor();
+    await page.getByLabel('Tenant (optional)', { exact: true }).fill('acme');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByTestId('identity').getByText('operator · tenant acme').waitFor();
+    // A tenant-scoped operator sees only that tenant's deliveries.
+    await open(page, 'deliveries');
+    await until(async () => (await historyRows(page).allTextContents()).length > 0, true);
+    for (const row of await historyRows(page).all()) expect(await row.locator('td').nth(1).textContent()).toBe('acme');
+  });
+
+  it('resumes the live feed after a network drop without missing what was published meanwhile', async () => {
+    const { page, errors } = await signIn('operator');
+    await open(page, 'events');
+    await page.getByText('Connected; new events appear at the top.').waitFor();
+    // Offline, then the connection is cut (as a proxy or a restart would): reconnecting fails until online again.
+    await page.context().setOffline(true);
+    h.t.app.getHttpServer().closeAllConnections();
+    await page
+      .getByTestId('stream-state')
+      .getByText(/Reconnecting/)
+      .waitFor({ timeout: 15000 });
+    const during = `ui-during-drop-${randomUUID()}`;
+    await call('POST', '/events/annotations', OPERATOR, { message: during });
+    await page.context().setOffline(false);
+    // Published while no stream was connected: only Last-Event-ID on reconnect can bring it.
+    await page.getByRole('list', { name: 'Live events' }).getByText(during).waitFor({ timeout: 20000 });
+    expect(await page.getByText(during).count()).toBe(1);
+    expect(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|network/i.test(e))).toEqual([]);
+  }, 45000);
+
   it('works by keyboard: a skip link, tab order through the views, Escape closes a dialog', async () => {
     const { page } = await signIn('operator');
     await page.keyboard.press('Tab');

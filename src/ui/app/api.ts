@@ -102,7 +102,8 @@ export type StreamState = 'connecting' | 'open' | 'reconnecting';
 
 /**
  * Reads GET /events/stream with fetch (an EventSource cannot send headers) and parses the
- * Server-Sent Events. After a drop it reconnects with Last-Event-ID, so nothing is missed.
+ * Server-Sent Events. After a drop it reconnects with Last-Event-ID (the last event seen, or the
+ * newest one when the stream opened), so nothing published meanwhile is missed.
  * Returns a function that closes the stream for good.
  */
 export function openEventStream(
@@ -113,10 +114,15 @@ export function openEventStream(
   const abort = new AbortController();
   let lastId: string | null = null;
   let delay = 1000;
+  let attempts = 0;
 
   const run = async () => {
+    // The newest event so far is where "live" starts: a drop before the first event still resumes from it.
+    lastId = await api<{ items: { id: number }[] }>('/events/audit?limit=1')
+      .then((page) => (page.items[0] ? String(page.items[0].id) : null))
+      .catch(() => null);
     while (!abort.signal.aborted) {
-      onState(lastId === null ? 'connecting' : 'reconnecting');
+      onState(attempts++ === 0 ? 'connecting' : 'reconnecting');
       try {
         const res = await fetch(`/events/stream${params}`, {
           headers: {
@@ -136,7 +142,9 @@ export function openEventStream(
         await readEvents(res.body, (id, data) => {
           lastId = id ?? lastId;
           try {
-            onEvent(JSON.parse(data) as StreamEvent);
+            const event = JSON.parse(data) as StreamEvent;
+            // A `reset` frame (events after our id were purged) has no type: nothing to show.
+            if (typeof event.type === 'string') onEvent(event);
           } catch {
             // not one of ours: ignore
           }

@@ -41,7 +41,8 @@ async function resolveSession(): Promise<Session> {
     const identity = await api<Identity>('/auth/whoami');
     return { state: 'ready', identity, local: pickedIdentity() !== null };
   } catch (err) {
-    if (err instanceof ApiError && err.status === 403) {
+    // No identity, or a picked one the service refuses (an unknown role, a malformed tenant): ask again.
+    if (err instanceof ApiError && (err.status === 403 || (err.status === 400 && pickedIdentity()))) {
       if (pickedIdentity()) setPickedIdentity(null);
       return { state: 'pick', reason: err.detail };
     }
@@ -155,8 +156,8 @@ function IdentityPicker(props: { reason: string; onPick: (p: { roles: string; te
       }}
     >
       <h2 id="picker-title">Choose who to act as</h2>
-      <p>
-        No identity came with the page ({props.reason}). Without an authenticating proxy, pick a role; every call then
+      <p role="status">
+        The service said: <strong>{props.reason}</strong>. Without an authenticating proxy, pick a role; every call then
         carries it in <code>X-User-Roles</code>.
       </p>
       <Field label="Role">
