@@ -158,7 +158,8 @@ describe.each(testDialects())('anomaly detection end to end with a real receiver
     const metrics = (await t.http().get('/metrics').expect(200)).text;
     expect(metrics).toContain(`command_center_anomalies_open{kind="failure_spike",severity="${anomaly.severity}"} 1`);
     expect(metrics).toMatch(/command_center_anomalies_open\{kind="volume_drop",severity="critical"\} 0/);
-  });
+    // 480 real deliveries: bounded, but slow on a busy machine.
+  }, 90_000);
 
   it('filters the current anomalies and scopes them to the caller’s tenant', async () => {
     expect(await current({ ...OPERATOR, 'X-User-Tenant': 'calm' })).toEqual([]);
