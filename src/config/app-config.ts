@@ -81,6 +81,10 @@ export class AppConfig {
   @IntInRange(100, 60000)
   DB_CONNECT_TIMEOUT_MS = 5000;
 
+  /** Longest a PostgreSQL query may wait for its answer, so a dead network fails a request instead of hanging it. */
+  @IntInRange(1000, 600000)
+  DB_QUERY_TIMEOUT_MS = 30000;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()

@@ -27,6 +27,10 @@ export function dataSourceOptions(config: AppConfig, entities: DataSourceOptions
       extra: {
         max: config.DB_POOL_MAX,
         connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
+        // A connection whose server went away fails its query within this bound; keep-alive
+        // notices a silent peer on idle connections.
+        query_timeout: config.DB_QUERY_TIMEOUT_MS,
+        keepAlive: true,
         idleTimeoutMillis: 30_000,
         application_name: 'command-center',
         // Short queries: JIT compilation cost more than it saved (40 ms of a 180 ms summary read).

@@ -1,10 +1,11 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { isDatabaseUnavailable } from '../common/errors/database-unavailable.js';
 import { LifecycleService } from '../common/lifecycle/lifecycle.service.js';
 import { Clock } from '../common/time/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { TransactionRunner } from '../database/transaction-runner.js';
-import { AttemptRecorder } from './attempt-recorder.js';
+import { AttemptRecorder, type AttemptResult } from './attempt-recorder.js';
 import type { AttemptTrigger } from './attempt.entity.js';
 import type { DeliveryEntity } from './delivery.entity.js';
 import { DispatchRepository } from './dispatch.repository.js';
@@ -13,6 +14,8 @@ import { WebhookSender } from './webhook-sender.js';
 import { webhookHeaders } from './webhook-signature.js';
 
 const POLL_MS = 500;
+/** Longest pause between claims while the database keeps failing them. */
+const MAX_CLAIM_BACKOFF_MS = 15_000;
 /** A lease outlives the attempt it covers, so it only expires when its replica died. */
 const LEASE_MARGIN_MS = 30_000;
 
@@ -33,6 +36,8 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
   private ticking = false;
   private again = false;
   private probesCheckedAt = 0;
+  private claimFailures = 0;
+  private claimRetryAt = 0;
 
   constructor(
     private readonly runner: TransactionRunner,
@@ -75,6 +80,7 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
   /** Something may be due: claim and start what capacity allows. */
   poke(): void {
     if (!this.config.DISPATCHER_ENABLED || this.lifecycle.shuttingDown) return;
+    if (Date.now() < this.claimRetryAt) return;
     if (this.ticking) {
       this.again = true;
       return;
@@ -82,11 +88,27 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
     this.ticking = true;
     this.again = false;
     void this.tick()
-      .catch((err: unknown) => this.logger.warn({ err }, 'could not claim due deliveries; will retry'))
+      .then(() => {
+        if (this.claimFailures) this.logger.log(`claiming works again after ${this.claimFailures} failures`);
+        this.claimFailures = 0;
+      })
+      .catch((err: unknown) => this.claimFailed(err))
       .finally(() => {
         this.ticking = false;
         if (this.again) this.poke();
       });
+  }
+
+  /** Backs off (doubling, up to 15 s) while claims fail, logging the 1st, 2nd, 4th, 8th... failure. */
+  private claimFailed(err: unknown): void {
+    this.claimFailures++;
+    const delay = Math.min(MAX_CLAIM_BACKOFF_MS, POLL_MS * 2 ** Math.min(this.claimFailures, 10));
+    this.claimRetryAt = Date.now() + delay;
+    if ((this.claimFailures & (this.claimFailures - 1)) === 0)
+      this.logger.warn(
+        { err, failures: this.claimFailures, retry_in_ms: delay },
+        'could not claim due deliveries; backing off',
+      );
   }
 
   private async tick(): Promise<void> {
@@ -154,7 +176,7 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
       : ((delivery.pending_trigger as AttemptTrigger | null) ?? (delivery.attempt_count === 0 ? 'initial' : 'retry'));
     const startedAt = this.clock.now();
     if (endpoint.state === 'disabled') {
-      await this.recorder.record(delivery, endpoint, this.owner, trigger, {
+      await this.recordDurably(delivery, endpoint, trigger, {
         startedAt,
         durationMs: 0,
         statusCode: null,
@@ -180,6 +202,36 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
       body: delivery.payload,
       signal: this.abort.signal,
     });
-    await this.recorder.record(delivery, endpoint, this.owner, trigger, { startedAt, ...result });
+    await this.recordDurably(delivery, endpoint, trigger, { startedAt, ...result });
+  }
+
+  /**
+   * Records an attempt, retrying while the database is unreachable and the lease still holds, so
+   * an outage does not turn a sent webhook into a second attempt. A retry first checks the lease:
+   * a commit whose answer was lost has already released it.
+   */
+  private async recordDurably(
+    delivery: DeliveryEntity,
+    endpoint: EndpointEntity,
+    trigger: AttemptTrigger,
+    result: AttemptResult,
+  ): Promise<void> {
+    // The attempt ended within DELIVERY_TIMEOUT_MS of its claim, so the lease has at least the margin left.
+    const deadline = Date.now() + LEASE_MARGIN_MS - 2000;
+    for (let wait = 250, retry = false; ; wait = Math.min(wait * 2, 5000), retry = true) {
+      try {
+        if (retry && !(await this.runner.run((tx) => this.dispatch.holdsLease(tx, delivery.id, this.owner)))) return;
+        await this.recorder.record(delivery, endpoint, this.owner, trigger, result);
+        return;
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || Date.now() + wait > deadline) throw err;
+        if (!retry)
+          this.logger.warn(
+            { err, delivery_id: delivery.id },
+            'database unavailable; will record the attempt when it is back',
+          );
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 }

@@ -148,6 +148,11 @@ export class DispatchRepository {
     return tx.manager.insert(AttemptEntity, attempt);
   }
 
+  /** Whether this replica still holds the delivery's lease (an attempt's outcome not yet recorded). */
+  async holdsLease(tx: Tx, id: string, owner: string): Promise<boolean> {
+    return (await tx.manager.countBy(DeliveryEntity, { id, lease_owner: owner })) > 0;
+  }
+
   /** Applies an attempt's outcome if this replica still holds the lease; false if it lost it. */
   async finish(tx: Tx, id: string, owner: string, outcome: AttemptOutcome, now: Date): Promise<boolean> {
     const result = await tx.manager.update(

@@ -11,7 +11,7 @@ export interface ReceivedHook {
  * A real webhook receiver on loopback. Paths choose the answer: /ok 200, /fail 500, /gone 410,
  * /limited 429 with Retry-After: 7, /slow never answers, /redirect 302 to /ok (or to the URL in
  * `?to=`), /big a 1 MB body,
- * /flaky-N fails N times then answers 200, /switch answers 500 while `failing` is set, else 200.
+ * /delay-N answers 200 after N ms, /flaky-N fails N times then answers 200, /switch answers 500 while `failing` is set, else 200.
  */
 export class WebhookReceiver {
   readonly hooks: ReceivedHook[] = [];
@@ -30,6 +30,10 @@ export class WebhookReceiver {
         // Routed on the pathname: endpoints may differ only in their query string.
         const path = (req.url ?? '/').split('?')[0];
         this.hooks.push({ path, headers: req.headers, body });
+        if (path.startsWith('/delay-')) {
+          setTimeout(() => res.writeHead(200).end('thanks, later'), Number(path.slice(7)));
+          return;
+        }
         if (path.startsWith('/flaky-')) {
           // Counted per full URL, so endpoints that differ by query string fail independently.
           const seen = (this.flaky.get(req.url ?? path) ?? 0) + 1;

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 import { ValidationFailedException } from './validation-failed.exception.js';
 
 interface ErrorBody {
@@ -10,9 +11,13 @@ interface ErrorBody {
   error_id?: string;
 }
 
+/** Seconds a client should wait before retrying while the database is unreachable. */
+const DATABASE_RETRY_AFTER_S = 5;
+
 /**
  * The one exception filter. Every error becomes `{detail, request_id}`; validation errors add
- * `errors`; anything unexpected is logged with an error_id and answered as a bare 500.
+ * `errors`; an unreachable database is a 503 with Retry-After; anything else unexpected is
+ * logged with an error_id and answered as a bare 500.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -28,6 +33,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.end();
       return;
     }
+    if (status === 503 && !res.getHeader('Retry-After')) res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
     res.status(status).json(body);
   }
 
@@ -40,6 +46,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
       if (status === 404 && !req.route) return { status, body: { detail: 'Not Found' } };
       if (status === 500) return this.unexpected(exception);
       return { status, body: { detail: detailOf(exception) } };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn({ err: exception, path: req?.path }, 'database unavailable');
+      return { status: 503, body: { detail: 'Database unavailable; retry shortly' } };
     }
     return this.unexpected(exception);
   }
