@@ -67,6 +67,7 @@ export class AutohealRulesService {
         actor,
         action: 'autoheal.rule.create',
         target: { type: 'autoheal_rule', id: rule.id },
+        tenantId: rule.tenant_id,
         result: 'success',
         details: { rule: ruleView(rule) },
       });
@@ -119,6 +120,8 @@ export class AutohealRulesService {
         actor,
         action: 'autoheal.rule.update',
         target: { type: 'autoheal_rule', id },
+        // Moved between tenants, it concerns both: only unscoped callers see it.
+        tenantId: current.tenant_id === stored.tenant_id ? current.tenant_id : null,
         result: 'success',
         details: { before: ruleView(current), after: ruleView(stored) },
       });
@@ -134,6 +137,7 @@ export class AutohealRulesService {
         actor,
         action: 'autoheal.rule.delete',
         target: { type: 'autoheal_rule', id },
+        tenantId: current.tenant_id,
         result: 'success',
         details: { rule: ruleView(current) },
       });

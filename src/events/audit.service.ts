@@ -35,7 +35,8 @@ export class AuditService implements AccessDeniedRecorder {
     return this.events.publish(tx, {
       type: `audit.${entry.action}`,
       severity: SEVERITY[entry.result],
-      tenantId: entry.tenantId ?? entry.actor.tenant_id ?? null,
+      // An admin is never confined, so the X-User-Tenant it sent says nothing about what the action concerns.
+      tenantId: entry.tenantId ?? (entry.actor.roles.includes('admin') ? null : entry.actor.tenant_id) ?? null,
       subject: entry.target ?? null,
       actor: entry.actor,
       data: {
