@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { isDatabaseUnavailable } from '../common/errors/database-unavailable.js';
 import { LifecycleService } from '../common/lifecycle/lifecycle.service.js';
 import { Clock } from '../common/time/clock.js';
@@ -33,7 +34,7 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
   private readonly perEndpoint = new Map<string, number>();
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
-  private ticking = false;
+  private ticking: Promise<void> | null = null;
   private again = false;
   private probesCheckedAt = 0;
   private claimFailures = 0;
@@ -51,6 +52,8 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
 
   onApplicationBootstrap(): void {
     if (!this.config.DISPATCHER_ENABLED) return;
+    // Every attempt in flight listens on the shared abort signal; that many is expected, not a leak.
+    setMaxListeners(this.config.DISPATCH_CONCURRENCY + 10, this.abort.signal);
     this.timer = setInterval(() => this.poke(), POLL_MS);
     this.timer.unref();
     this.poke();
@@ -64,6 +67,9 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
   async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     const grace = setTimeout(() => this.abort.abort(), Math.max(1000, this.config.SHUTDOWN_TIMEOUT_MS - 3000));
+    // A claim still running when shutdown began starts its attempts when it returns: wait for it,
+    // or those attempts would be sent, left unrecorded as the store closes, and sent again later.
+    await this.ticking;
     await Promise.allSettled(this.inFlight.values());
     clearTimeout(grace);
   }
@@ -85,16 +91,15 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, BeforeApplica
       this.again = true;
       return;
     }
-    this.ticking = true;
     this.again = false;
-    void this.tick()
+    this.ticking = this.tick()
       .then(() => {
         if (this.claimFailures) this.logger.log(`claiming works again after ${this.claimFailures} failures`);
         this.claimFailures = 0;
       })
       .catch((err: unknown) => this.claimFailed(err))
       .finally(() => {
-        this.ticking = false;
+        this.ticking = null;
         if (this.again) this.poke();
       });
   }
