@@ -28,7 +28,8 @@ export class AnomaliesService {
       {
         tenantId: scope.filter(query.tenant_id),
         kinds: query.kind as AnomalyKind[] | undefined,
-        statuses: (query.status ?? ['open', 'triaged']) as AnomalyStatus[],
+        // `?status=` (an empty list) is no filter, as for kind: the default, not `IN ()`.
+        statuses: (query.status?.length ? query.status : ['open', 'triaged']) as AnomalyStatus[],
       },
       query.limit,
     );

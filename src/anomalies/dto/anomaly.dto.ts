@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { BoundedInt, CommaList } from '../../common/validation/validators.js';
+import { BoundedInt, CommaList, NoNulCharacters } from '../../common/validation/validators.js';
 import { TENANT_PATTERN } from '../../deliveries/dto/delivery-inputs.dto.js';
 import { ANOMALY_STATUSES } from '../anomaly-lifecycle.js';
 import { ANOMALY_KINDS, SIGNALS } from '../anomaly-signals.js';
@@ -42,6 +42,7 @@ export class TriageAnomalyDto {
   @IsString({ message: 'must be a string' })
   @MinLength(1, { message: 'must not be empty' })
   @MaxLength(2000)
+  @NoNulCharacters()
   note!: string;
 
   @ApiPropertyOptional({ description: 'Who follows it up', maxLength: 200 })
@@ -50,6 +51,7 @@ export class TriageAnomalyDto {
   @IsString({ message: 'must be a string' })
   @MinLength(1, { message: 'must not be empty' })
   @MaxLength(200)
+  @NoNulCharacters()
   assignee?: string;
 }
 

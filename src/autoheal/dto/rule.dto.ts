@@ -14,6 +14,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { NoNulCharacters } from '../../common/validation/validators.js';
 import { TENANT_PATTERN } from '../../deliveries/dto/delivery-inputs.dto.js';
 import { ACTION_TYPES, TRIGGER_METRICS, type ActionType, type TriggerMetric } from '../autoheal-rule.entity.js';
 
@@ -83,6 +84,7 @@ export class CreateRuleDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
+  @NoNulCharacters()
   description?: string;
 
   @ApiPropertyOptional({ default: true })
@@ -104,6 +106,7 @@ export class CreateRuleDto {
   @IsOptional()
   @IsString()
   @MaxLength(2048)
+  @NoNulCharacters()
   endpoint_url_prefix?: string | null;
 
   @ApiProperty({ type: TriggerDto })

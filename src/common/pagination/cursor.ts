@@ -33,7 +33,10 @@ export function decodeKeyset(cursor: string | undefined): Keyset | undefined {
   try {
     const { t, id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { t?: unknown; id?: unknown };
     const createdAt = typeof t === 'string' ? new Date(t) : undefined;
-    if (createdAt && !Number.isNaN(createdAt.getTime()) && typeof id === 'string' && id.length <= 64) {
+    // Only what a row holds: a created_at in years 1-9999 (PostgreSQL refuses dates before 4713 BC)
+    // and an id without NUL (PostgreSQL refuses it in text): anything else fails the query as a 500.
+    const year = createdAt?.getUTCFullYear() ?? NaN;
+    if (createdAt && year >= 1 && year <= 9999 && typeof id === 'string' && id.length <= 64 && !id.includes('\u0000')) {
       return { createdAt, id };
     }
   } catch {

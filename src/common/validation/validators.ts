@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform, Type } from 'class-transformer';
-import { IsInt, IsISO8601, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsISO8601, Matches, Max, Min, NotContains } from 'class-validator';
 
 /** A query-string integer within bounds. */
 export function BoundedInt(
@@ -38,3 +38,8 @@ export const CommaList = (): PropertyDecorator =>
           .filter((v) => v.length > 0)
       : joined;
   });
+
+export const NUL_MESSAGE = 'must not contain NUL characters';
+
+/** Text stored in a text column: PostgreSQL cannot store a NUL character (it fails the whole write). */
+export const NoNulCharacters = (): PropertyDecorator => NotContains('\u0000', { message: NUL_MESSAGE });

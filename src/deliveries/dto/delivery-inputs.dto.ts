@@ -13,6 +13,7 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+import { NoNulCharacters } from '../../common/validation/validators.js';
 import { SIGNING_SECRET_PATTERN } from '../signing-secret.js';
 
 export const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -28,7 +29,7 @@ export const MAX_BATCH_ITEMS = 500;
 
 /** An absolute http(s) URL of at most 2,048 characters: where webhooks go. */
 export function EndpointUrl(): PropertyDecorator {
-  return applyDecorators(IsString(), MaxLength(2048), IsUrl(URL_OPTIONS, { message: URL_MESSAGE }));
+  return applyDecorators(IsString(), MaxLength(2048), NoNulCharacters(), IsUrl(URL_OPTIONS, { message: URL_MESSAGE }));
 }
 
 export class RegisterEndpointDto {
