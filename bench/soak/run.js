@@ -1055,7 +1055,7 @@ async function main() {
   const settings = {
     durationS: positiveInt('BENCH_SOAK_DURATION_S', 300),
     warmupS: positiveInt('BENCH_SOAK_WARMUP_S', 10),
-    rate: positiveInt('BENCH_SOAK_RATE', 80),
+    rate: positiveInt('BENCH_SOAK_RATE', 40),
     clients: positiveInt('BENCH_SOAK_CLIENTS', 500),
     drainTimeoutS: positiveInt('BENCH_SOAK_DRAIN_TIMEOUT_S', 120),
     seed: positiveInt('BENCH_SOAK_SEED', 1),
