@@ -30,6 +30,7 @@ import {
   positiveInt,
   releaseLock,
   ROOT,
+  rpc,
   runBench,
   startChild,
   startRssSampler,
@@ -37,6 +38,7 @@ import {
   STARTUP_TIMEOUT_MS,
   stopService,
   waitForOk,
+  waitForReady,
 } from '../support/processes.js';
 
 const RECEIVER_ENTRY = fileURLToPath(new URL('./receiver.js', import.meta.url));
@@ -56,40 +58,6 @@ const DISPATCH_PER_ENDPOINT = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Children.
-
-/** Request/response over the receiver's IPC channel; rejects if it dies or on Ctrl-C. */
-let rpcId = 0;
-function rpc(child, cmd) {
-  return new Promise((resolve, reject) => {
-    const id = ++rpcId;
-    let settled = false;
-    const finish = (fn, value) => {
-      if (settled) return;
-      settled = true;
-      child.proc.off('message', onMessage);
-      interrupt.signal.removeEventListener('abort', onAbort);
-      fn(value);
-    };
-    const onMessage = (msg) => msg?.id === id && finish(resolve, msg);
-    const onAbort = () => finish(reject, interrupt.signal.reason);
-    child.proc.on('message', onMessage);
-    interrupt.signal.addEventListener('abort', onAbort);
-    void child.exited.then(() => finish(reject, new BenchError(describeExit(child))));
-    if (interrupt.signal.aborted) return onAbort();
-    child.proc.send({ id, cmd });
-  });
-}
-
-async function waitForReady(child) {
-  const ready = new Promise((resolve) => child.proc.once('message', resolve));
-  const outcome = await Promise.race([
-    ready,
-    child.exited.then(() => 'exited'),
-    sleep(STARTUP_TIMEOUT_MS, 'timeout', { signal: interrupt.signal }),
-  ]);
-  if (outcome === 'exited') throw new BenchError(describeExit(child));
-  if (outcome === 'timeout') throw new BenchError(`${child.name} did not start within ${STARTUP_TIMEOUT_MS / 1000} s`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Ingest.

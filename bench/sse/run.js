@@ -24,6 +24,7 @@ import {
   makeTempDir,
   positiveInt,
   ROOT,
+  rpc,
   runBench,
   settlesWithin,
   startChild,
@@ -31,6 +32,7 @@ import {
   startScriptNodeFlags,
   STARTUP_TIMEOUT_MS,
   waitForOk,
+  waitForReady,
 } from '../support/processes.js';
 
 const CLIENTS_ENTRY = fileURLToPath(new URL('./clients.js', import.meta.url));
@@ -57,40 +59,6 @@ function phaseSizes() {
     throw new BenchError(`BENCH_SSE_PHASES must be comma-separated positive integers (got ${JSON.stringify(raw)})`);
   }
   return sizes.map(Number);
-}
-
-/** Request/response over the IPC channel of clients.js; rejects if it dies or on Ctrl-C. */
-let rpcId = 0;
-function rpc(child, cmd, args = {}) {
-  return new Promise((resolve, reject) => {
-    const id = ++rpcId;
-    let settled = false;
-    const finish = (fn, value) => {
-      if (settled) return;
-      settled = true;
-      child.proc.off('message', onMessage);
-      interrupt.signal.removeEventListener('abort', onAbort);
-      fn(value);
-    };
-    const onMessage = (msg) => msg?.id === id && finish(resolve, msg);
-    const onAbort = () => finish(reject, interrupt.signal.reason);
-    child.proc.on('message', onMessage);
-    interrupt.signal.addEventListener('abort', onAbort);
-    void child.exited.then(() => finish(reject, new BenchError(describeExit(child))));
-    if (interrupt.signal.aborted) return onAbort();
-    child.proc.send({ ...args, id, cmd });
-  });
-}
-
-async function waitForReady(child) {
-  const ready = new Promise((resolve) => child.proc.once('message', resolve));
-  const outcome = await Promise.race([
-    ready,
-    child.exited.then(() => 'exited'),
-    sleep(STARTUP_TIMEOUT_MS, 'timeout', { signal: interrupt.signal }),
-  ]);
-  if (outcome === 'exited') throw new BenchError(describeExit(child));
-  if (outcome === 'timeout') throw new BenchError(`${child.name} did not start within ${STARTUP_TIMEOUT_MS / 1000} s`);
 }
 
 /**

@@ -307,3 +307,38 @@ export function startRssSampler(pid) {
     },
   };
 }
+
+/** Request/response over a child's IPC channel (startChild with ipc); rejects if it dies or on Ctrl-C. */
+let rpcId = 0;
+export function rpc(child, cmd, args = {}) {
+  return new Promise((resolve, reject) => {
+    const id = ++rpcId;
+    let settled = false;
+    const finish = (fn, value) => {
+      if (settled) return;
+      settled = true;
+      child.proc.off('message', onMessage);
+      interrupt.signal.removeEventListener('abort', onAbort);
+      fn(value);
+    };
+    const onMessage = (msg) => msg?.id === id && finish(resolve, msg);
+    const onAbort = () => finish(reject, interrupt.signal.reason);
+    child.proc.on('message', onMessage);
+    interrupt.signal.addEventListener('abort', onAbort);
+    void child.exited.then(() => finish(reject, new BenchError(describeExit(child))));
+    if (interrupt.signal.aborted) return onAbort();
+    child.proc.send({ ...args, id, cmd });
+  });
+}
+
+/** Waits for a child's first IPC message (its "ready"); fails if it exits or takes too long. */
+export async function waitForReady(child) {
+  const ready = new Promise((resolve) => child.proc.once('message', resolve));
+  const outcome = await Promise.race([
+    ready,
+    child.exited.then(() => 'exited'),
+    sleep(STARTUP_TIMEOUT_MS, 'timeout', { signal: interrupt.signal }),
+  ]);
+  if (outcome === 'exited') throw new BenchError(describeExit(child));
+  if (outcome === 'timeout') throw new BenchError(`${child.name} did not start within ${STARTUP_TIMEOUT_MS / 1000} s`);
+}
