@@ -9,11 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { DataSource } from 'typeorm';
-import { AnomalyEntity } from '../src/anomalies/anomaly.entity.js';
 import { PROXY_SECRET_DETAIL } from '../src/common/auth/identity-resolver.js';
 import { ROLES, type Role } from '../src/common/auth/identity.js';
 import { DeliveryEntity } from '../src/deliveries/delivery.entity.js';
 import { OPENAPI_SPEC_PATH } from '../src/openapi/openapi-document.js';
+import { seedOpenAnomaly } from './support/anomaly-seed.js';
 import { testDialects, type Dialect } from './support/dialects.js';
 import { eventually, startDispatching, type DispatchHarness } from './support/dispatch-harness.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -403,37 +403,7 @@ describe.each(testDialects())('tenant isolation of every id route (%s)', (dialec
       return { id: job.job_id as string, read: readAs(`/alerts/deliveries/replay/${job.job_id as string}`) };
     },
     anomaly: async (tenant) => {
-      // The detector's own suites cover how an anomaly opens; here one simply exists.
-      const now = new Date();
-      const id = randomUUID();
-      await t.app.get(DataSource).getRepository(AnomalyEntity).insert({
-        id,
-        tenant_id: tenant,
-        kind: 'failure_spike',
-        signal: 'failure_ratio',
-        status: 'open',
-        severity: 'critical',
-        baseline_mode: 'weekly',
-        current_value: 0.41,
-        baseline_median: 0.004,
-        baseline_mad: 0.002,
-        band_low: 0,
-        band_high: 0.054,
-        score: 8.1,
-        peak_score: 8.1,
-        sample_size: 420,
-        first_seen_at: now,
-        last_seen_at: now,
-        inside_since: null,
-        resolved_at: null,
-        reopen_count: 0,
-        triage_note: null,
-        triaged_by: null,
-        triaged_at: null,
-        assignee: null,
-        created_at: now,
-        updated_at: now,
-      });
+      const id = await seedOpenAnomaly(t.app, tenant);
       return { id, read: readAs(`/anomalies/${id}`) };
     },
     rule: async (tenant) => {

@@ -2,8 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DataSource } from 'typeorm';
-import { AnomalyEntity } from '../../src/anomalies/anomaly.entity.js';
+import { seedOpenAnomaly } from '../support/anomaly-seed.js';
 import { collectPageErrors, describeWithBrowser, launchBrowser, screenshot } from '../support/browser.js';
 import { eventually, startDispatching, type DispatchHarness } from '../support/dispatch-harness.js';
 
@@ -116,36 +115,8 @@ describeWithBrowser('the operator dashboard in Chromium', () => {
       (p) => p.items.every((d) => d.tenant_id === 'hooli'),
       'the queue to drain',
     );
-    // An open anomaly for the triage scenario (the detector's own tests cover how one opens).
-    const now = new Date();
-    await h.t.app.get(DataSource).getRepository(AnomalyEntity).insert({
-      id: randomUUID(),
-      tenant_id: 'globex',
-      kind: 'failure_spike',
-      signal: 'failure_ratio',
-      status: 'open',
-      severity: 'critical',
-      baseline_mode: 'weekly',
-      current_value: 0.41,
-      baseline_median: 0.004,
-      baseline_mad: 0.002,
-      band_low: 0,
-      band_high: 0.054,
-      score: 8.1,
-      peak_score: 8.1,
-      sample_size: 420,
-      first_seen_at: now,
-      last_seen_at: now,
-      inside_since: null,
-      resolved_at: null,
-      reopen_count: 0,
-      triage_note: null,
-      triaged_by: null,
-      triaged_at: null,
-      assignee: null,
-      created_at: now,
-      updated_at: now,
-    });
+    // An open anomaly for the triage scenario.
+    await seedOpenAnomaly(h.t.app, 'globex');
   }, 60000);
 
   afterAll(async () => {
