@@ -402,6 +402,9 @@ describeWithBrowser('the operator dashboard in Chromium', () => {
 
   it('works by keyboard: a skip link, tab order through the views, Escape closes a dialog', async () => {
     const { page } = await signIn('operator');
+    // A fresh load, so the first Tab starts at the top of the page, not where the picker's button was.
+    await page.reload();
+    await page.getByTestId('identity').waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.keyboard.press('Enter');
